@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from "@subgate/delivery";
+
+const booleanFlag = z
+  .enum(["true", "false", "1", "0", ""])
+  .default("false")
+  .transform((value) => value === "true" || value === "1");
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+/**
+ * Every setting subgate reads from the environment, validated once at start. Only the entry point
+ * (main.ts) reads `process.env`; everything else takes a `GatewayConfig`.
+ */
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/subgate"),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_BASE_URL: httpUrl.optional(),
+    SUBGATE_ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
+    SUBGATE_ENCRYPTION_KEY: z.string().optional(),
+    SUBGATE_DATA_DIR: z.string().default(".subgate"),
+    WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag,
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (!value) return [...DEFAULT_RETRY_SCHEDULE_MS];
+        try {
+          return parseRetrySchedule(value);
+        } catch (error) {
+          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          return z.NEVER;
+        }
+      }),
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/).default("subgate"),
+    STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === "production" && !env.SUBGATE_ENCRYPTION_KEY) {
+      ctx.addIssue({ code: "custom", path: ["SUBGATE_ENCRYPTION_KEY"], message: "is required when NODE_ENV=production" });
+    }
+  });
+
+export type Env = z.infer<typeof configSchema>;
+
+export interface GatewayConfig {
+  env: Env["NODE_ENV"];
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  publicBaseUrl: string;
+  adminToken: string | null;
+  /** The 32-byte key, already resolved (see encryption-key.ts). */
+  encryptionKey: string;
+  allowPrivateTargets: boolean;
+  webhookTimeoutMs: number;
+  retryScheduleMs: number[];
+  sweepIntervalMs: number;
+  sweepGraceMs: number;
+  queuePrefix: string;
+  stripeApiBaseUrl: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/** Parses the environment; a bad value is one clear line per variable, never a stack trace. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = configSchema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+}

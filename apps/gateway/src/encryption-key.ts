@@ -1,0 +1,40 @@
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { generateKey, parseKey } from "@subgate/core";
+import { ConfigError } from "./config.ts";
+
+/**
+ * SUBGATE_ENCRYPTION_KEY when set (required in production). In development, a key generated into
+ * `<data dir>/encryption.key` on first start, so `npm start` works on a fresh machine and keeps
+ * decrypting what it stored across restarts.
+ */
+export async function resolveEncryptionKey(options: {
+  configured: string | undefined;
+  dataDir: string;
+  production: boolean;
+}): Promise<{ key: string; source: "environment" | "generated" | "file" }> {
+  if (options.configured) {
+    try {
+      parseKey(options.configured);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration:\n  SUBGATE_ENCRYPTION_KEY: ${(error as Error).message}`);
+    }
+    return { key: options.configured, source: "environment" };
+  }
+  if (options.production) throw new ConfigError("invalid configuration:\n  SUBGATE_ENCRYPTION_KEY: is required when NODE_ENV=production");
+  const path = join(options.dataDir, "encryption.key");
+  try {
+    const stored = (await readFile(path, "utf8")).trim();
+    parseKey(stored);
+    return { key: stored, source: "file" };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot use ${path}: ${(error as Error).message}`);
+  }
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const key = generateKey();
+  await writeFile(path, `${key}\n`, { mode: 0o600, flag: "wx" }).catch(async (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  // Another process may have won the race to create it: use whatever the file holds now.
+  return { key: (await readFile(path, "utf8")).trim(), source: "generated" };
+}

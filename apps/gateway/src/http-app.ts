@@ -1,0 +1,51 @@
+import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import { createApiRouter, errorHandler, notFoundHandler, type ApiOptions } from "@subgate/api";
+import type { Logger } from "@subgate/core";
+import { createIngressRouter, type IngressOptions } from "@subgate/ingress";
+
+export interface HttpAppOptions extends ApiOptions, IngressOptions {
+  logger: Logger;
+  /** Readiness: resolves when PostgreSQL and Redis both answer. */
+  checkReady(): Promise<Record<string, "ok" | string>>;
+}
+
+/** Ingress URLs carry their token in the path; logs show the route, never the token. */
+function loggedPath(req: Request): string {
+  return req.path.replace(/^(\/ingress\/[^/]+\/)[^/]+/, "$1[token]");
+}
+
+function requestLog(logger: Logger) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const started = process.hrtime.bigint();
+    res.on("finish", () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.info(
+        { method: req.method, path: loggedPath(req), status: res.statusCode, duration_ms: Math.round(durationMs * 10) / 10 },
+        "request",
+      );
+    });
+    next();
+  };
+}
+
+export function createHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(requestLog(options.logger));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const checks = await options.checkReady();
+    const ready = Object.values(checks).every((value) => value === "ok");
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
+  });
+
+  app.use(createIngressRouter(options));
+  app.use(createApiRouter(options));
+  app.use(notFoundHandler);
+  app.use(errorHandler(options.logger));
+  return app;
+}

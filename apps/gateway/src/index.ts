@@ -1,0 +1,5 @@
+export * from "./config.ts";
+export * from "./encryption-key.ts";
+export * from "./gateway.ts";
+export * from "./http-app.ts";
+export * from "./stores.ts";

@@ -1,0 +1,110 @@
+import { Router } from "express";
+import { z } from "zod";
+import { AppError, hashApiKey, newId, newToken } from "@subgate/core";
+import type { Db, Tx } from "@subgate/db";
+import { ingressUrl } from "@subgate/ingress";
+import { STORES } from "@subgate/schema";
+import { requireAdmin, requireAppAccess } from "./auth.ts";
+import type { ApiOptions } from "./context.ts";
+import {
+  STORE_BLOCKS,
+  blockForStore,
+  mergeStoreBlock,
+  openStored,
+  publicStoreView,
+  storeBlocksSchema,
+  type StoreBlock,
+} from "./store-config.ts";
+import { parseInput } from "./validate.ts";
+
+const createAppSchema = storeBlocksSchema.extend({ name: z.string().trim().min(1).max(200) });
+const updateAppSchema = storeBlocksSchema.extend({ name: z.string().trim().min(1).max(200).optional() });
+
+function newApiKey(): { key: string; hash: string; prefix: string } {
+  const key = newToken("sk_");
+  return { key, hash: hashApiKey(key), prefix: key.slice(0, 10) };
+}
+
+export function appsRouter(options: ApiOptions): Router {
+  const { db, secretBox } = options;
+  const router = Router();
+
+  /** Writes the given store blocks over what is stored, in the caller's transaction. */
+  async function saveStoreBlocks(tx: Tx, appId: string, blocks: z.infer<typeof storeBlocksSchema>): Promise<void> {
+    for (const block of Object.keys(STORE_BLOCKS) as StoreBlock[]) {
+      const input = blocks[block];
+      if (!input) continue;
+      const store = STORE_BLOCKS[block];
+      const row = await tx.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
+      const merged = mergeStoreBlock(block, row ? openStored(secretBox, row) : null, input);
+      const data = { settings: merged.settings as object, secretsEncrypted: secretBox.sealJson(merged.secrets) };
+      await tx.storeConfig.upsert({
+        where: { appId_store: { appId, store } },
+        create: { appId, store, ...data },
+        update: data,
+      });
+    }
+  }
+
+  router.post("/v1/apps", async (req, res) => {
+    requireAdmin(res, options.adminToken !== null);
+    const input = parseInput(createAppSchema, req.body);
+    const id = newId("app");
+    const apiKey = newApiKey();
+    await db.$transaction(async (tx) => {
+      await tx.app.create({ data: { id, name: input.name } });
+      await tx.apiKey.create({ data: { id: newId("apiKey"), appId: id, keyHash: apiKey.hash, keyPrefix: apiKey.prefix } });
+      await tx.ingressToken.createMany({ data: STORES.map((store) => ({ token: newToken(), appId: id, store })) });
+      await saveStoreBlocks(tx, id, input);
+    });
+    res.status(201).json({ ...(await appView(db, options, id)), api_key: apiKey.key });
+  });
+
+  router.get("/v1/apps/:appId", async (req, res) => {
+    await requireAppAccess(db, res, req.params.appId);
+    res.json(await appView(db, options, req.params.appId));
+  });
+
+  router.patch("/v1/apps/:appId", async (req, res) => {
+    await requireAppAccess(db, res, req.params.appId);
+    const input = parseInput(updateAppSchema, req.body);
+    const appId = req.params.appId;
+    await db.$transaction(async (tx) => {
+      if (input.name !== undefined) await tx.app.update({ where: { id: appId }, data: { name: input.name } });
+      await saveStoreBlocks(tx, appId, input);
+    });
+    res.json(await appView(db, options, appId));
+  });
+
+  /** Issues a new secret API key; every older key of the app stops working at once. */
+  router.post("/v1/apps/:appId/api-keys/rotate", async (req, res) => {
+    await requireAppAccess(db, res, req.params.appId);
+    const appId = req.params.appId;
+    const apiKey = newApiKey();
+    await db.$transaction([
+      db.apiKey.updateMany({ where: { appId, revokedAt: null }, data: { revokedAt: new Date() } }),
+      db.apiKey.create({ data: { id: newId("apiKey"), appId, keyHash: apiKey.hash, keyPrefix: apiKey.prefix } }),
+    ]);
+    res.status(201).json({ api_key: apiKey.key });
+  });
+
+  return router;
+}
+
+async function appView(db: Db, options: ApiOptions, appId: string) {
+  const app = await db.app.findUnique({
+    where: { id: appId },
+    include: { ingressTokens: { where: { revokedAt: null } }, storeConfigs: true },
+  });
+  if (!app) throw new AppError("not_found", "app not found");
+  const ingress: Record<string, { url: string }> = {};
+  for (const token of app.ingressTokens) {
+    ingress[blockForStore(token.store)] = { url: ingressUrl(options.publicBaseUrl, token.store, token.token) };
+  }
+  const stores: Record<string, unknown> = {};
+  for (const row of app.storeConfigs) {
+    const block = blockForStore(row.store);
+    stores[block] = publicStoreView(block, openStored(options.secretBox, row));
+  }
+  return { id: app.id, name: app.name, created_at: app.createdAt.toISOString(), ingress, stores };
+}

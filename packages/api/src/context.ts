@@ -1,0 +1,17 @@
+import type { Logger, SecretBox } from "@subgate/core";
+import type { Db } from "@subgate/db";
+import type { JobProducer } from "@subgate/queue";
+import type { SubscriptionLedger } from "@subgate/subscriptions";
+
+export interface ApiOptions {
+  db: Db;
+  producer: JobProducer;
+  ledger: SubscriptionLedger;
+  secretBox: SecretBox;
+  logger: Logger;
+  /** Ingress URLs are built from it. */
+  publicBaseUrl: string;
+  /** Null: admin calls are refused (API.md). */
+  adminToken: string | null;
+  allowPrivateTargets: boolean;
+}

@@ -1,0 +1,3 @@
+export type { ApiOptions } from "./context.ts";
+export { errorHandler, notFoundHandler } from "./http-errors.ts";
+export { createApiRouter } from "./router.ts";

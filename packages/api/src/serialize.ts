@@ -1,0 +1,34 @@
+import type { Subscription, WebhookEndpoint } from "@subgate/db";
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+/** A tracked subscription as API.md shows it. */
+export function subscriptionView(subscription: Subscription) {
+  return {
+    id: subscription.id,
+    store: subscription.store,
+    store_subscription_id: subscription.storeSubscriptionId,
+    app_user_id: subscription.appUserId,
+    environment: subscription.environment,
+    status: subscription.status,
+    product_id: subscription.productId,
+    expires_at: iso(subscription.expiresAt),
+    auto_renew: subscription.autoRenew,
+    period_type: subscription.periodType,
+    purchased_at: iso(subscription.purchasedAt),
+    last_event_type: subscription.lastEventType,
+    last_event_at: iso(subscription.lastEventAt),
+    created_at: subscription.createdAt.toISOString(),
+    updated_at: subscription.updatedAt.toISOString(),
+  };
+}
+
+export function endpointView(endpoint: WebhookEndpoint) {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    event_types: endpoint.eventTypes,
+    environments: endpoint.environments,
+    created_at: endpoint.createdAt.toISOString(),
+  };
+}

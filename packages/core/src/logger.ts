@@ -1,0 +1,36 @@
+import { pino, type Logger, type LoggerOptions } from "pino";
+
+export type { Logger } from "pino";
+
+/**
+ * Paths that must never reach a log line, whatever a caller passes in. Secrets are also kept out
+ * by construction (they are decrypted only where used); this list is the second line of defence.
+ */
+export const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "req.headers['stripe-signature']",
+  "headers.authorization",
+  "headers['stripe-signature']",
+  "*.secret",
+  "*.secrets",
+  "*.api_key",
+  "*.apiKey",
+  "*.webhook_secrets",
+  "*.webhookSecrets",
+  "*.shared_secret",
+  "*.password",
+  "*.token",
+];
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino({
+    level: "info",
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    ...options,
+  });
+}
+
+/** A logger that drops everything: for tests and library defaults. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

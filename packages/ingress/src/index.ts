@@ -1,0 +1,3 @@
+export * from "./ingress-path.ts";
+export * from "./kept-headers.ts";
+export * from "./router.ts";

@@ -1,0 +1,133 @@
+import { Router, type Request, type Response } from "express";
+import { AppError, isUnavailableError, newId, type ErrorCode, type Logger, type SecretBox } from "@subgate/core";
+import type { Db } from "@subgate/db";
+import type { JobProducer } from "@subgate/queue";
+import type { Store } from "@subgate/schema";
+import { loadStoreConfig, VerificationError, type StoreModules, type VerifiedNotification } from "@subgate/stores";
+import { storeForSegment } from "./ingress-path.ts";
+import { flatHeaders, keptHeaders } from "./kept-headers.ts";
+import { readRawBody } from "./read-body.ts";
+import { recordRejection } from "./record-rejection.ts";
+
+export interface IngressOptions {
+  db: Db;
+  producer: JobProducer;
+  secretBox: SecretBox;
+  stores: StoreModules;
+  logger: Logger;
+  /** API.md: bodies over 1 MB get 413. */
+  bodyLimitBytes?: number;
+}
+
+const FAILURE_CODES: Record<VerificationError["failure"], ErrorCode> = {
+  malformed: "malformed_body",
+  unauthenticated: "unauthenticated",
+  wrong_app: "wrong_app",
+  unavailable: "service_unavailable",
+};
+
+/**
+ * `POST /ingress/<store>/<token>`: verify, store durably, enqueue, then 200. Nothing is answered
+ * 200 before its row is committed; a storage failure is a 503 so the store retries.
+ */
+export function createIngressRouter(options: IngressOptions): Router {
+  const { db, logger } = options;
+  const limit = options.bodyLimitBytes ?? 1024 * 1024;
+  const router = Router();
+
+  router.post("/ingress/:segment/:token", async (req: Request, res: Response) => {
+    const receivedAt = new Date();
+    const store = storeForSegment(String(req.params.segment));
+    const token = String(req.params.token);
+    const ingress = store ? await unavailableOn503(() => findToken(db, token, store)) : null;
+    if (!store || !ingress) {
+      logger.warn({ store: req.params.segment }, "ingress request refused: unknown ingress URL");
+      throw new AppError("not_found", "unknown ingress URL");
+    }
+    const log = logger.child({ app_id: ingress.appId, store });
+
+    const refuse = async (code: ErrorCode, reason: string): Promise<never> => {
+      log.warn({ reason, status: new AppError(code, reason).status }, "ingress request refused");
+      if (code !== "service_unavailable") {
+        await recordRejection(db, ingress.appId, store, reason, receivedAt).catch((error: unknown) =>
+          log.error({ err: error }, "could not record the refusal in the app's status"),
+        );
+      }
+      throw new AppError(code, reason);
+    };
+
+    let rawBody: Buffer;
+    try {
+      rawBody = await readRawBody(req, res, limit);
+    } catch (error) {
+      const appError = error instanceof AppError ? error : new AppError("malformed_body", "unreadable body");
+      return refuse(appError.code, appError.message);
+    }
+
+    const loaded = await unavailableOn503(() => loadStoreConfig(db, options.secretBox, options.stores, ingress.appId, store));
+    if (!loaded) return refuse("unauthenticated", `${store} is not configured for this app`);
+
+    let verified: VerifiedNotification;
+    try {
+      verified = await loaded.module.adapter.verify({ rawBody, headers: flatHeaders(req.headers), receivedAt }, loaded.config);
+    } catch (error) {
+      if (error instanceof VerificationError) return refuse(FAILURE_CODES[error.failure], error.reason);
+      throw error;
+    }
+
+    const id = newId("notification");
+    const { count } = await unavailableOn503(() =>
+      db.notification.createMany({
+        data: [
+          {
+            id,
+            appId: ingress.appId,
+            store,
+            storeNotificationId: verified.storeNotificationId,
+            notificationType: verified.notificationType,
+            environment: verified.environment,
+            subscriptionKey: verified.subscriptionKey,
+            storeEventAt: verified.storeEventAt,
+            receivedAt,
+            rawBody: new Uint8Array(rawBody),
+            headers: keptHeaders(req.headers),
+            verification: verified.verification as object,
+          },
+        ],
+        skipDuplicates: true,
+      }),
+    );
+    if (count === 0) {
+      log.info({ store_notification_id: verified.storeNotificationId }, "duplicate notification acknowledged");
+      res.status(200).json({ status: "duplicate" });
+      return;
+    }
+    try {
+      await options.producer.enqueue("notification.process", { notificationId: id }, { jobId: id });
+    } catch (error) {
+      // Stored is what counts: the sweeper enqueues pending rows whose job never made it.
+      log.warn({ err: (error as Error).message, notification_id: id }, "enqueue failed; the sweeper will pick it up");
+    }
+    log.info({ notification_id: id, type: verified.notificationType }, "notification stored");
+    res.status(200).json({ status: "stored", notification_id: id });
+  });
+
+  return router;
+}
+
+async function findToken(db: Db, token: string, store: Store): Promise<{ appId: string } | null> {
+  // Tokens are URL path segments; anything that is not a plausible token is not looked up.
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const row = await db.ingressToken.findUnique({ where: { token }, select: { appId: true, store: true, revokedAt: true } });
+  return row && row.store === store && !row.revokedAt ? { appId: row.appId } : null;
+}
+
+/** Storage that cannot be reached is the store's cue to retry (503), not a server bug (500). */
+async function unavailableOn503<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (isUnavailableError(error)) throw new AppError("service_unavailable", "storage is unavailable; retry later");
+    throw error;
+  }
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+
+/**
+ * Every job subgate queues: its queue, its payload schema (the worker checks payloads again),
+ * and its retry policy. A job only names a row; PostgreSQL holds the facts, so a lost job is
+ * re-created by the sweeper from the database and a duplicate job finds its row already done.
+ */
+export const JOB_CATALOG = {
+  "notification.process": {
+    queue: "notifications",
+    schema: z.object({ notificationId: z.string().min(1) }),
+    // Retries cover a store API or the database being briefly away; the sweeper takes over after.
+    options: { attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+  },
+  "delivery.send": {
+    queue: "deliveries",
+    schema: z.object({ deliveryId: z.string().min(1) }),
+    // The schedule lives in the delivery worker (custom backoff, counted from the database's
+    // attempt count so it survives Redis losing the job); attempts here is only an upper bound.
+    options: { attempts: 1_000, backoff: { type: "delivery-schedule" } },
+  },
+} as const;
+
+export type JobName = keyof typeof JOB_CATALOG;
+export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOG)[N]["schema"]>;
+export type QueueName = (typeof JOB_CATALOG)[JobName]["queue"];
+export const QUEUE_NAMES = [...new Set(Object.values(JOB_CATALOG).map((job) => job.queue))] as QueueName[];
+
+/** Validates a payload read back from Redis against the catalog. Throws on a malformed job. */
+export function parseJobPayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
+  return JOB_CATALOG[name].schema.parse(data) as JobPayload<N>;
+}

@@ -1,0 +1,59 @@
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { JOB_CATALOG, QUEUE_NAMES, type JobName, type JobPayload, type QueueName } from "./catalog.ts";
+import { createProducerConnection, type QueueConnectionOptions } from "./connection.ts";
+
+export interface EnqueueOptions {
+  /** Job id; the row's id, so enqueuing the same row twice is one job. */
+  jobId: string;
+  delayMs?: number;
+}
+
+/** Adds catalog jobs. Completed and failed jobs are removed: the database is the record. */
+export class JobProducer {
+  private readonly connection: Redis;
+  private readonly queues: Map<QueueName, Queue>;
+
+  constructor(options: QueueConnectionOptions) {
+    this.connection = createProducerConnection(options.redisUrl);
+    // A Redis error must not crash the process; callers see failures as rejected promises.
+    this.connection.on("error", () => undefined);
+    this.queues = new Map(
+      QUEUE_NAMES.map((name) => [
+        name,
+        new Queue(name, {
+          connection: this.connection,
+          prefix: options.prefix,
+          skipWaitingForReady: true,
+          defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+        }),
+      ]),
+    );
+  }
+
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions): Promise<void> {
+    const job = JOB_CATALOG[name];
+    const data = job.schema.parse(payload);
+    await this.queue(job.queue).add(name, data, {
+      ...job.options,
+      jobId: options.jobId,
+      delay: Math.max(0, Math.round(options.delayMs ?? 0)),
+    });
+  }
+
+  queue(name: QueueName): Queue {
+    const queue = this.queues.get(name);
+    if (!queue) throw new Error(`unknown queue ${name}`);
+    return queue;
+  }
+
+  /** Round trip to Redis, for readiness checks. */
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.connection.disconnect();
+  }
+}

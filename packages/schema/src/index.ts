@@ -1,0 +1,3 @@
+export * from "./enums.ts";
+export * from "./event.ts";
+export * from "./subscription-state.ts";

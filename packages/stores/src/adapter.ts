@@ -1,0 +1,99 @@
+import type {
+  Environment,
+  EventDraftInput,
+  Store,
+  SubscriptionStatePatch,
+} from "@subgate/schema";
+
+/** One HTTP request to an ingress URL, as the store sent it. Header names are lower case. */
+export interface IncomingRequest {
+  rawBody: Buffer;
+  headers: Readonly<Record<string, string | undefined>>;
+  receivedAt: Date;
+}
+
+/**
+ * What a store adapter establishes about a request it has verified, before anything is stored.
+ * Fields the request does not carry (Google's environment, Apple's summary subscription key) are null;
+ * normalization fills them in later.
+ */
+export interface VerifiedNotification {
+  /** The store's own notification id, else a content hash: the inbox dedup key. */
+  storeNotificationId: string;
+  /** The store's name for the notification (`customer.subscription.updated`, `DID_RENEW`, ...). */
+  notificationType: string | null;
+  environment: Environment | null;
+  subscriptionKey: string | null;
+  /** When the store says the notification's event happened; orders notifications of one subscription. */
+  storeEventAt: Date | null;
+  isTest: boolean;
+  /** How the request was verified, for the record. Never holds a secret. */
+  verification: Record<string, unknown>;
+}
+
+/**
+ * Why a request was refused. Each code maps to one ingress answer of API.md:
+ * malformed → 400, unauthenticated → 401, wrong_app → 403, unavailable → 503.
+ */
+export type VerificationFailure = "malformed" | "unauthenticated" | "wrong_app" | "unavailable";
+
+export class VerificationError extends Error {
+  override readonly name = "VerificationError";
+  constructor(
+    readonly failure: VerificationFailure,
+    /** Safe to show the caller and to store in the app's status: says what is wrong, never a secret. */
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** A stored inbox row, handed back to the adapter for normalization in the worker. */
+export interface StoredNotification {
+  id: string;
+  rawBody: Buffer;
+  headers: Readonly<Record<string, string | undefined>>;
+  storeNotificationId: string;
+  notificationType: string | null;
+  environment: Environment | null;
+  subscriptionKey: string | null;
+  receivedAt: Date;
+}
+
+/**
+ * The result of normalizing one notification.
+ * - `subscription`: concerns one subscription; `state` is what the store says at `storeEventAt`.
+ * - `test`: a store's TEST notification; concerns no subscription.
+ * - `unresolved`: concerns a subscription subgate cannot identify without more configuration
+ *   (a Stripe refund without the app's API key); stored and reported, never guessed.
+ * - `ignored`: verified, but says nothing subgate tracks (an unknown or informational type).
+ */
+export type Normalized =
+  | {
+      kind: "subscription";
+      subscriptionKey: string;
+      environment: Environment;
+      storeEventAt: Date;
+      state: SubscriptionStatePatch;
+      events: EventDraftInput[];
+    }
+  | { kind: "test"; environment: Environment; storeEventAt: Date }
+  | { kind: "unresolved"; reason: string; environment: Environment | null }
+  | { kind: "ignored"; reason: string; environment: Environment | null; subscriptionKey: string | null };
+
+/**
+ * A normalization failure that may succeed later (the store's API was unreachable): the worker retries.
+ * Any other error is permanent and marks the notification failed.
+ */
+export class RetryableNormalizationError extends Error {
+  override readonly name = "RetryableNormalizationError";
+}
+
+/** One per store. `Config` is the app's decrypted configuration for that store. */
+export interface StoreAdapter<Config> {
+  readonly store: Store;
+  /** Verifies the request's proof of origin and that it is meant for this app. Throws VerificationError. */
+  verify(request: IncomingRequest, config: Config): Promise<VerifiedNotification>;
+  /** Turns a stored, verified notification into common events and a state patch. May call the store's API. */
+  normalize(notification: StoredNotification, config: Config): Promise<Normalized>;
+}

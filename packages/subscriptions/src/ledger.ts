@@ -1,0 +1,242 @@
+import { newId } from "@subgate/core";
+import type { Db, Environment as DbEnvironment, Notification, Subscription, Tx } from "@subgate/db";
+import type { Environment, Store } from "@subgate/schema";
+import type { Normalized } from "@subgate/stores";
+import { recordEvents, type DueDelivery } from "./fan-out.ts";
+import { isStale, stateColumns } from "./state.ts";
+
+type SubscriptionNormalized = Extract<Normalized, { kind: "subscription" }>;
+
+export interface LedgerOptions {
+  /** Interactive transaction timeout. */
+  transactionTimeoutMs?: number;
+}
+
+export interface TrackInput {
+  appId: string;
+  store: Store;
+  storeSubscriptionId: string;
+  /** Replaces the stored app user id when given. */
+  appUserId?: string | null;
+}
+
+/**
+ * Applies normalized store notifications to tracked subscriptions. Every change to a subscription,
+ * its events, its deliveries and the app's last-received time happens in one transaction, under an
+ * advisory lock on the subscription's key, so processing a notification and tracking its
+ * subscription can never interleave (no notification is left untracked after tracking began).
+ */
+export class SubscriptionLedger {
+  private readonly timeout: number;
+
+  constructor(
+    private readonly db: Db,
+    options: LedgerOptions = {},
+  ) {
+    this.timeout = options.transactionTimeoutMs ?? 15_000;
+  }
+
+  /**
+   * Records what processing a pending notification produced. A notification that is no longer
+   * pending (a duplicate job) is left alone and yields nothing.
+   */
+  async recordNotification(notificationId: string, normalized: Normalized): Promise<DueDelivery[]> {
+    return this.db.$transaction(
+      async (tx) => {
+        const notification = await lockPendingNotification(tx, notificationId);
+        if (!notification) return [];
+        switch (normalized.kind) {
+          case "test":
+            return recordTest(tx, notification, normalized.environment, normalized.storeEventAt);
+          case "unresolved":
+            await finish(tx, notification, "unresolved", normalized, { lastError: normalized.reason, environment: normalized.environment });
+            return [];
+          case "ignored":
+            await finish(tx, notification, "ignored", normalized, {
+              environment: normalized.environment,
+              subscriptionKey: normalized.subscriptionKey,
+            });
+            return [];
+          case "subscription": {
+            await lockSubscriptionKey(tx, notification.appId, notification.store, normalized.subscriptionKey);
+            const subscription = await tx.subscription.findUnique({
+              where: {
+                appId_store_storeSubscriptionId: {
+                  appId: notification.appId,
+                  store: notification.store,
+                  storeSubscriptionId: normalized.subscriptionKey,
+                },
+              },
+            });
+            if (!subscription) {
+              // RevenueCat's rule: stored and acknowledged, but no events and no last-received move.
+              await finish(tx, notification, "untracked", normalized, {
+                environment: normalized.environment,
+                subscriptionKey: normalized.subscriptionKey,
+              });
+              return [];
+            }
+            return applyToSubscription(tx, subscription, notification, normalized);
+          }
+        }
+      },
+      { timeout: this.timeout },
+    );
+  }
+
+  /**
+   * Tracks a subscription (or updates its app user id) and applies, in store order, the
+   * notifications stored for its key while it was untracked.
+   */
+  async track(input: TrackInput): Promise<{ subscription: Subscription; created: boolean; deliveries: DueDelivery[] }> {
+    return this.db.$transaction(
+      async (tx) => {
+        await lockSubscriptionKey(tx, input.appId, input.store, input.storeSubscriptionId);
+        const key = { appId: input.appId, store: input.store, storeSubscriptionId: input.storeSubscriptionId };
+        const existing = await tx.subscription.findUnique({ where: { appId_store_storeSubscriptionId: key } });
+        if (existing) {
+          const subscription =
+            input.appUserId !== undefined && input.appUserId !== existing.appUserId
+              ? await tx.subscription.update({ where: { id: existing.id }, data: { appUserId: input.appUserId } })
+              : existing;
+          return { subscription, created: false, deliveries: [] };
+        }
+        let subscription = await tx.subscription.create({
+          data: { id: newId("subscription"), ...key, appUserId: input.appUserId ?? null },
+        });
+        const waiting = await tx.notification.findMany({
+          where: { appId: input.appId, store: input.store, subscriptionKey: input.storeSubscriptionId, state: "untracked" },
+          orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
+        });
+        const deliveries: DueDelivery[] = [];
+        for (const notification of waiting) {
+          const normalized = notification.normalized as unknown as SubscriptionNormalized | null;
+          if (normalized?.kind !== "subscription") continue;
+          deliveries.push(...(await applyToSubscription(tx, subscription, notification, revive(normalized))));
+          subscription = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
+        }
+        return { subscription, created: true, deliveries };
+      },
+      { timeout: this.timeout },
+    );
+  }
+}
+
+/** JSON round trip turns the Date of a stored normalization into a string. */
+function revive(normalized: SubscriptionNormalized): SubscriptionNormalized {
+  return { ...normalized, storeEventAt: new Date(normalized.storeEventAt) };
+}
+
+async function lockPendingNotification(tx: Tx, id: string): Promise<Notification | null> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM notifications WHERE id = ${id} AND state = 'pending' FOR UPDATE`;
+  if (rows.length === 0) return null;
+  return tx.notification.findUniqueOrThrow({ where: { id } });
+}
+
+async function lockSubscriptionKey(tx: Tx, appId: string, store: Store, key: string): Promise<void> {
+  const lockName = `subscription:${appId}:${store}:${key}`;
+  await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`;
+}
+
+async function finish(
+  tx: Tx,
+  notification: Notification,
+  state: "processed" | "untracked" | "unresolved" | "ignored",
+  normalized: Normalized,
+  extra: { environment?: Environment | null; subscriptionKey?: string | null; lastError?: string },
+): Promise<void> {
+  await tx.notification.update({
+    where: { id: notification.id },
+    data: {
+      state,
+      normalized: JSON.parse(JSON.stringify(normalized)),
+      processedAt: new Date(),
+      environment: extra.environment ?? notification.environment,
+      subscriptionKey: extra.subscriptionKey ?? notification.subscriptionKey,
+      lastError: extra.lastError ?? null,
+    },
+  });
+}
+
+async function applyToSubscription(
+  tx: Tx,
+  subscription: Subscription,
+  notification: Notification,
+  normalized: SubscriptionNormalized,
+): Promise<DueDelivery[]> {
+  const stale = isStale(normalized.storeEventAt, subscription.stateAt);
+  const deliveries = await recordEvents(
+    tx,
+    {
+      appId: notification.appId,
+      store: notification.store,
+      environment: normalized.environment,
+      notificationId: notification.id,
+      notificationType: notification.notificationType,
+      storeEventAt: normalized.storeEventAt,
+      subscription,
+    },
+    normalized.events,
+  );
+  // An older notification's events are still recorded and sent (their sequence marks them stale),
+  // but its state never overwrites the newer state already applied.
+  if (!stale) {
+    const lastEvent = normalized.events.at(-1);
+    await tx.subscription.update({
+      where: { id: subscription.id },
+      data: {
+        ...stateColumns(normalized.state),
+        environment: normalized.environment,
+        stateAt: normalized.storeEventAt,
+        ...(lastEvent ? { lastEventType: lastEvent.type, lastEventAt: new Date(lastEvent.event_timestamp_ms) } : {}),
+      },
+    });
+  }
+  await markReceived(tx, notification, normalized.environment, "lastReceivedAt");
+  await finish(tx, notification, "processed", normalized, {
+    environment: normalized.environment,
+    subscriptionKey: normalized.subscriptionKey,
+  });
+  return deliveries;
+}
+
+async function recordTest(tx: Tx, notification: Notification, environment: Environment, storeEventAt: Date): Promise<DueDelivery[]> {
+  const deliveries = await recordEvents(
+    tx,
+    {
+      appId: notification.appId,
+      store: notification.store,
+      environment,
+      notificationId: notification.id,
+      notificationType: notification.notificationType,
+      storeEventAt,
+      subscription: null,
+    },
+    [{ type: "TEST", event_timestamp_ms: storeEventAt.getTime() }],
+  );
+  await markReceived(tx, notification, environment, "lastTestReceivedAt");
+  await finish(tx, notification, "processed", { kind: "test", environment, storeEventAt }, { environment });
+  return deliveries;
+}
+
+/** Moves a status time to the notification's receipt time, never backwards. */
+async function markReceived(
+  tx: Tx,
+  notification: Notification,
+  environment: DbEnvironment,
+  column: "lastReceivedAt" | "lastTestReceivedAt",
+): Promise<void> {
+  const sqlColumn = column === "lastReceivedAt" ? "last_received_at" : "last_test_received_at";
+  // Column names cannot be bound parameters; `sqlColumn` is one of two constants above.
+  await tx.$executeRawUnsafe(
+    `INSERT INTO notification_statuses (app_id, store, environment, ${sqlColumn})
+     VALUES ($1, $2::"Store", $3::"Environment", $4)
+     ON CONFLICT (app_id, store, environment)
+     DO UPDATE SET ${sqlColumn} = GREATEST(notification_statuses.${sqlColumn}, EXCLUDED.${sqlColumn})`,
+    notification.appId,
+    notification.store,
+    environment,
+    notification.receivedAt,
+  );
+}

@@ -1,0 +1,18 @@
+import type { TestProject } from "vitest/node";
+import { dropTestDatabases, newTestRunId, prepareTemplateDatabase } from "./databases.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    templateDatabase: string;
+    testRunId: string;
+  }
+}
+
+/** Runs once per `vitest run`: migrates the template database every test file clones. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const runId = newTestRunId();
+  await dropTestDatabases();
+  project.provide("templateDatabase", await prepareTemplateDatabase());
+  project.provide("testRunId", runId);
+  return () => dropTestDatabases(runId);
+}

@@ -1,0 +1,5 @@
+export * from "./enqueue-deliveries.ts";
+export * from "./process-notification.ts";
+export * from "./send-delivery.ts";
+export * from "./sweeper.ts";
+export * from "./workers.ts";

@@ -1,0 +1,71 @@
+import type { Logger, SecretBox } from "@subgate/core";
+import type { Db } from "@subgate/db";
+import type { JobProducer } from "@subgate/queue";
+import type { Environment } from "@subgate/schema";
+import { loadStoreConfig, RetryableNormalizationError, type StoreModules, type StoredNotification } from "@subgate/stores";
+import type { SubscriptionLedger } from "@subgate/subscriptions";
+import { enqueueDeliveries } from "./enqueue-deliveries.ts";
+
+export interface NotificationProcessorDeps {
+  db: Db;
+  secretBox: SecretBox;
+  stores: StoreModules;
+  ledger: SubscriptionLedger;
+  producer: JobProducer;
+  logger: Logger;
+}
+
+/**
+ * Normalizes one stored notification with its store's adapter and records the outcome. Safe to run
+ * twice for one notification: the ledger only acts on a notification that is still pending.
+ */
+export async function processNotification(deps: NotificationProcessorDeps, notificationId: string): Promise<void> {
+  const { db, logger } = deps;
+  const row = await db.notification.findUnique({ where: { id: notificationId } });
+  if (!row || row.state !== "pending") return;
+  const log = logger.child({ notification_id: row.id, app_id: row.appId, store: row.store });
+  await db.notification.update({ where: { id: row.id }, data: { attempts: { increment: 1 } } });
+
+  const loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
+  if (!loaded) {
+    await markFailed(db, row.id, `the app no longer has a ${row.store} configuration`);
+    log.warn("notification failed: store no longer configured");
+    return;
+  }
+  const stored: StoredNotification = {
+    id: row.id,
+    rawBody: Buffer.from(row.rawBody),
+    headers: row.headers as Record<string, string>,
+    storeNotificationId: row.storeNotificationId,
+    notificationType: row.notificationType,
+    environment: row.environment as Environment | null,
+    subscriptionKey: row.subscriptionKey,
+    receivedAt: row.receivedAt,
+  };
+
+  let normalized;
+  try {
+    normalized = await loaded.module.adapter.normalize(stored, loaded.config);
+  } catch (error) {
+    if (error instanceof RetryableNormalizationError) {
+      await db.notification.update({ where: { id: row.id }, data: { lastError: error.message } });
+      log.warn({ reason: error.message }, "normalization will be retried");
+      throw error;
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    await markFailed(db, row.id, reason);
+    log.error({ reason }, "notification failed: normalization error");
+    return;
+  }
+
+  const deliveries = await deps.ledger.recordNotification(row.id, normalized);
+  log.info({ outcome: normalized.kind, deliveries: deliveries.length }, "notification processed");
+  await enqueueDeliveries(deps.producer, deliveries, log);
+}
+
+async function markFailed(db: Db, id: string, reason: string): Promise<void> {
+  await db.notification.updateMany({
+    where: { id, state: "pending" },
+    data: { state: "failed", lastError: reason, processedAt: new Date() },
+  });
+}

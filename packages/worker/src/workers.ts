@@ -1,0 +1,111 @@
+import { Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger, SecretBox } from "@subgate/core";
+import type { Db } from "@subgate/db";
+import type { WebhookSender } from "@subgate/delivery";
+import { createWorkerConnection, JOB_CATALOG, parseJobPayload, type JobProducer } from "@subgate/queue";
+import type { StoreModules } from "@subgate/stores";
+import { SubscriptionLedger } from "@subgate/subscriptions";
+import { processNotification } from "./process-notification.ts";
+import { DeliveryRetryError, sendDelivery } from "./send-delivery.ts";
+import { Sweeper } from "./sweeper.ts";
+
+export interface WorkerOptions {
+  db: Db;
+  producer: JobProducer;
+  redisUrl: string;
+  prefix: string;
+  secretBox: SecretBox;
+  stores: StoreModules;
+  sender: WebhookSender;
+  logger: Logger;
+  retryScheduleMs: readonly number[];
+  notificationConcurrency?: number;
+  deliveryConcurrency?: number;
+  sweepIntervalMs?: number;
+  sweepGraceMs?: number;
+  /** Request timeout of the sender plus a margin. */
+  deliveryLeaseMs?: number;
+}
+
+export interface RunningWorkers {
+  sweeper: Sweeper;
+  /** Stops taking jobs, waits for the ones in progress, then releases connections. */
+  close(): Promise<void>;
+}
+
+/** Starts the notification and delivery workers and the sweeper. */
+export async function startWorkers(options: WorkerOptions): Promise<RunningWorkers> {
+  const { logger } = options;
+  const ledger = new SubscriptionLedger(options.db);
+  const connections: Redis[] = [];
+  const connection = (): Redis => {
+    const redis = createWorkerConnection(options.redisUrl);
+    redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+    connections.push(redis);
+    return redis;
+  };
+
+  const notificationJob = JOB_CATALOG["notification.process"];
+  const notifications = new Worker(
+    notificationJob.queue,
+    async (job: Job) => {
+      const { notificationId } = parseJobPayload("notification.process", job.data);
+      await processNotification({ ...options, ledger }, notificationId);
+    },
+    { connection: connection(), prefix: options.prefix, concurrency: options.notificationConcurrency ?? 8 },
+  );
+
+  const deliveryJob = JOB_CATALOG["delivery.send"];
+  const deliveries = new Worker(
+    deliveryJob.queue,
+    async (job: Job) => {
+      const { deliveryId } = parseJobPayload("delivery.send", job.data);
+      await sendDelivery(
+        {
+          ...options,
+          leaseMs: options.deliveryLeaseMs ?? 60_000,
+        },
+        deliveryId,
+      );
+    },
+    {
+      connection: connection(),
+      prefix: options.prefix,
+      concurrency: options.deliveryConcurrency ?? 16,
+      settings: {
+        // The delay was computed from the database's attempt count by sendDelivery.
+        backoffStrategy: (_attemptsMade: number, _type?: string, error?: Error) =>
+          error instanceof DeliveryRetryError ? error.delayMs : 5_000,
+      },
+    },
+  );
+
+  for (const worker of [notifications, deliveries]) {
+    worker.on("failed", (job, error) => {
+      if (error instanceof DeliveryRetryError) return; // already logged with its outcome
+      logger.warn({ queue: worker.name, job_id: job?.id, err: error.message }, "job failed");
+    });
+    worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
+  }
+  await Promise.all([notifications.waitUntilReady(), deliveries.waitUntilReady()]);
+
+  const sweeper = new Sweeper({
+    db: options.db,
+    producer: options.producer,
+    logger,
+    intervalMs: options.sweepIntervalMs ?? 30_000,
+    graceMs: options.sweepGraceMs ?? 10_000,
+  });
+  sweeper.start();
+  logger.info("worker started");
+
+  return {
+    sweeper,
+    async close() {
+      await sweeper.stop();
+      await Promise.all([notifications.close(), deliveries.close()]);
+      for (const redis of connections) redis.disconnect();
+    },
+  };
+}

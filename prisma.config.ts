@@ -1,0 +1,9 @@
+// Prisma CLI configuration (Prisma 7 reads the connection URL from here, not from schema.prisma).
+// subgate applies its migrations itself (@subgate/db); `npx prisma migrate deploy` agrees with it.
+import { defineConfig } from "prisma/config";
+
+export default defineConfig({
+  schema: "prisma/schema.prisma",
+  migrations: { path: "prisma/migrations" },
+  datasource: { url: process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/subgate" },
+});
