@@ -1,1 +1,3 @@
 export * from "./adapter.ts";
+export * from "./registry.ts";
+export * from "./stripe/index.ts";

@@ -1,0 +1,138 @@
+import Stripe from "stripe";
+import { VerificationError, type IncomingRequest, type VerifiedNotification } from "../adapter.ts";
+import type { StripeConfig } from "./config.ts";
+import { environmentOf } from "./mapping.ts";
+import { StripeEventSchema, subscriptionKeyOf, type StripeEvent } from "./objects.ts";
+
+/** How one secret fared against the request. */
+type Attempt =
+  | { outcome: "verified"; event: unknown }
+  | { outcome: "mismatch" }
+  | { outcome: "too_old" }
+  | { outcome: "bad_header" }
+  | { outcome: "not_an_event"; reason: string };
+
+/**
+ * One secret against the request, through the SDK (`constructEvent` checks the HMAC over the raw body, then
+ * the timestamp, then parses the JSON). Its errors tell the cases apart: signature errors are
+ * StripeSignatureVerificationError; any other error comes after the signature matched (unparsable JSON,
+ * a thin v2 event).
+ */
+function tryConstructEvent(
+  request: IncomingRequest,
+  header: string,
+  secret: string,
+  toleranceSeconds: number,
+): Attempt {
+  try {
+    const event = Stripe.webhooks.constructEvent(
+      request.rawBody,
+      header,
+      secret,
+      toleranceSeconds,
+      undefined,
+      // Tolerance counts to when subgate received the request, not to when this code runs.
+      request.receivedAt.getTime(),
+    );
+    return { outcome: "verified", event };
+  } catch (error) {
+    if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
+      // The SDK checks the timestamp only after a signature matched this secret.
+      if (error.message.startsWith("Timestamp outside the tolerance zone")) return { outcome: "too_old" };
+      if (
+        error.message.startsWith("Unable to extract timestamp and signatures") ||
+        error.message.startsWith("No signatures found with expected scheme")
+      ) {
+        return { outcome: "bad_header" };
+      }
+      return { outcome: "mismatch" };
+    }
+    if (error instanceof SyntaxError) {
+      return { outcome: "not_an_event", reason: "signature verifies, but the body is not JSON" };
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    return {
+      outcome: "not_an_event",
+      reason: /thin event/i.test(detail)
+        ? "signature verifies, but the body is a thin (v2) event notification; subgate needs snapshot events"
+        : `signature verifies, but the body is not a Stripe event: ${detail}`,
+    };
+  }
+}
+
+/**
+ * Verifies a Stripe webhook against each configured signing secret (several during a rotation).
+ * Throws VerificationError: unauthenticated (401) when no secret verifies, malformed (400) when the
+ * signature verifies but the body is not a snapshot event. Reasons never contain a secret.
+ */
+export function verifyStripeRequest(
+  request: IncomingRequest,
+  config: StripeConfig,
+  toleranceSeconds: number,
+): VerifiedNotification {
+  const header = request.headers["stripe-signature"];
+  if (header === undefined || header.trim() === "") {
+    throw new VerificationError("unauthenticated", "missing Stripe-Signature header");
+  }
+  const configured = config.webhookSecrets.filter((secret) => secret.trim() !== "").length;
+  if (configured === 0) {
+    throw new VerificationError("unauthenticated", "no Stripe webhook signing secret is configured for this app");
+  }
+  if (request.rawBody.length === 0) {
+    throw new VerificationError("malformed", "empty body: expected a Stripe event");
+  }
+
+  let tooOld = false;
+  for (const [secretIndex, secret] of config.webhookSecrets.entries()) {
+    if (secret.trim() === "") continue;
+    const attempt = tryConstructEvent(request, header, secret, toleranceSeconds);
+    switch (attempt.outcome) {
+      case "verified":
+        return verifiedNotification(parseEvent(attempt.event), secretIndex);
+      case "not_an_event":
+        throw new VerificationError("malformed", attempt.reason);
+      case "bad_header":
+        throw new VerificationError(
+          "unauthenticated",
+          "Stripe-Signature header is not of the form t=<timestamp>,v1=<signature>",
+        );
+      case "too_old":
+        tooOld = true;
+        break;
+      case "mismatch":
+        break;
+    }
+  }
+  throw new VerificationError(
+    "unauthenticated",
+    tooOld
+      ? `signature timestamp is outside the ${toleranceSeconds} s tolerance (replayed or delayed request)`
+      : `signature does not match any of the ${configured} configured Stripe webhook secret(s)`,
+  );
+}
+
+function parseEvent(body: unknown): StripeEvent {
+  const parsed = StripeEventSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined ? "" : ` (${issue.path.join(".") || "body"}: ${issue.message})`;
+    throw new VerificationError("malformed", `signature verifies, but the body is not a Stripe event${where}`);
+  }
+  return parsed.data;
+}
+
+function verifiedNotification(event: StripeEvent, secretIndex: number): VerifiedNotification {
+  return {
+    storeNotificationId: event.id,
+    notificationType: event.type,
+    environment: environmentOf(event.livemode),
+    subscriptionKey: subscriptionKeyOf(event.data.object),
+    storeEventAt: new Date(event.created * 1000),
+    isTest: false,
+    verification: {
+      scheme: "stripe-signature",
+      secret_index: secretIndex,
+      api_version: event.api_version ?? null,
+    },
+  };
+}
