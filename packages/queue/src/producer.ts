@@ -12,23 +12,12 @@ export interface EnqueueOptions {
 /** Adds catalog jobs. Completed and failed jobs are removed: the database is the record. */
 export class JobProducer {
   private readonly connection: Redis;
-  private readonly queues: Map<QueueName, Queue>;
+  private readonly queues = new Map<QueueName, Queue>();
 
-  constructor(options: QueueConnectionOptions) {
+  constructor(private readonly options: QueueConnectionOptions) {
     this.connection = createProducerConnection(options.redisUrl);
     // A Redis error must not crash the process; callers see failures as rejected promises.
     this.connection.on("error", () => undefined);
-    this.queues = new Map(
-      QUEUE_NAMES.map((name) => [
-        name,
-        new Queue(name, {
-          connection: this.connection,
-          prefix: options.prefix,
-          skipWaitingForReady: true,
-          defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
-        }),
-      ]),
-    );
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions): Promise<void> {
@@ -41,9 +30,22 @@ export class JobProducer {
     });
   }
 
+  /**
+   * Queues are created on first use once Redis is connected: BullMQ queries the server when a queue
+   * is constructed, and with the offline queue disabled that query fails for good if it runs early.
+   * While Redis is away this throws at once instead of holding an HTTP request.
+   */
   queue(name: QueueName): Queue {
-    const queue = this.queues.get(name);
-    if (!queue) throw new Error(`unknown queue ${name}`);
+    if (!QUEUE_NAMES.includes(name)) throw new Error(`unknown queue ${name}`);
+    let queue = this.queues.get(name);
+    if (queue) return queue;
+    if (this.connection.status !== "ready") throw new Error(`redis is not connected (${this.connection.status})`);
+    queue = new Queue(name, {
+      connection: this.connection,
+      prefix: this.options.prefix,
+      defaultJobOptions: { removeOnComplete: true, removeOnFail: true },
+    });
+    this.queues.set(name, queue);
     return queue;
   }
 

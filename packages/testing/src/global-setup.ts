@@ -1,12 +1,7 @@
 import type { TestProject } from "vitest/node";
 import { dropTestDatabases, newTestRunId, prepareTemplateDatabase } from "./databases.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    templateDatabase: string;
-    testRunId: string;
-  }
-}
+import "./provided-context.ts";
 
 /** Runs once per `vitest run`: migrates the template database every test file clones. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

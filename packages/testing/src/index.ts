@@ -1,2 +1,4 @@
 export * from "./databases.ts";
+export * from "./stripe-events.ts";
 export * from "./test-database.ts";
+export * from "./webhook-receiver.ts";

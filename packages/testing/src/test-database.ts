@@ -1,4 +1,5 @@
 import { inject } from "vitest";
+import "./provided-context.ts";
 import { createTestDatabase, type TestDatabase } from "./databases.ts";
 
 /** In a test file: a database of its own, migrated, cloned from the run's template. */
