@@ -1,0 +1,128 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { createLogger, generateKey, silentLogger } from "@subgate/core";
+import { useTestDatabase, type TestDatabase } from "@subgate/testing";
+import type { GatewayConfig } from "../src/config.ts";
+import { startGateway, type Gateway, type GatewayOverrides, type Role } from "../src/gateway.ts";
+
+export const ADMIN_TOKEN = "test-admin-token";
+export const REDIS_URL = process.env.SUBGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+export interface TestEnvironment {
+  database: TestDatabase;
+  config: GatewayConfig;
+  /** Starts a gateway process-equivalent on this environment's database and queue prefix. */
+  start(role?: Role, overrides?: GatewayOverrides): Promise<Gateway>;
+  /** Deletes every Redis key of this environment's queues: Redis losing its data, for this test only. */
+  flushQueues(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * One database (cloned from the migrated template) and one queue prefix per call, so test files run
+ * in parallel against the machine's PostgreSQL and Redis. Everything started is closed by `close`.
+ */
+export async function createTestEnvironment(overrides: Partial<GatewayConfig> = {}): Promise<TestEnvironment> {
+  const database = await useTestDatabase();
+  const config: GatewayConfig = {
+    env: "test",
+    databaseUrl: database.url,
+    redisUrl: REDIS_URL,
+    port: 0,
+    publicBaseUrl: "http://subgate.test",
+    adminToken: ADMIN_TOKEN,
+    encryptionKey: generateKey(),
+    allowPrivateTargets: true,
+    webhookTimeoutMs: 5_000,
+    retryScheduleMs: [100, 200],
+    sweepIntervalMs: 300,
+    sweepGraceMs: 200,
+    queuePrefix: `sgt_${randomBytes(5).toString("hex")}`,
+    stripeApiBaseUrl: "http://127.0.0.1:9",
+    ...overrides,
+  };
+  const gateways: Gateway[] = [];
+  async function flushQueues(): Promise<number> {
+    const redis = new Redis(config.redisUrl);
+    let deleted = 0;
+    try {
+      let cursor = "0";
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${config.queuePrefix}:*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length) deleted += await redis.del(...keys);
+      } while (cursor !== "0");
+    } finally {
+      redis.disconnect();
+    }
+    return deleted;
+  }
+  return {
+    database,
+    config,
+    async start(role = "all", gatewayOverrides = {}) {
+      // SUBGATE_TEST_LOG=debug shows the gateway's logs while a test runs.
+      const logger = process.env.SUBGATE_TEST_LOG ? createLogger({ level: process.env.SUBGATE_TEST_LOG }) : silentLogger();
+      const gateway = await startGateway(config, role, logger, gatewayOverrides);
+      gateways.push(gateway);
+      return gateway;
+    },
+    flushQueues,
+    async close() {
+      for (const gateway of gateways.splice(0)) await gateway.close();
+      await flushQueues();
+      await database.drop();
+    },
+  };
+}
+
+/** A small JSON HTTP client for the gateway's API. */
+export function apiClient(baseUrl: string, token: string) {
+  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+  return {
+    get: (path: string) => call("GET", path),
+    post: (path: string, body?: unknown) => call("POST", path, body),
+    patch: (path: string, body?: unknown) => call("PATCH", path, body),
+    delete: (path: string) => call("DELETE", path),
+  };
+}
+
+/** Posts a raw body to an ingress URL (rewritten from the public base URL to the test server). */
+export async function postToIngress(
+  gateway: Gateway,
+  publicUrl: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any }> {
+  const path = new URL(publicUrl).pathname;
+  const response = await fetch(`${gateway.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+export const STRIPE_SECRET = "whsec_test_secret_for_subgate";
+
+/** Creates an app with a Stripe secret through the admin API; returns its id, key and ingress URL. */
+export async function createStripeApp(gateway: Gateway, secrets: string[] = [STRIPE_SECRET]) {
+  const admin = apiClient(gateway.url as string, ADMIN_TOKEN);
+  const created = await admin.post("/v1/apps", { name: "Test App", stripe: { webhook_secrets: secrets } });
+  if (created.status !== 201) throw new Error(`create app: ${created.status} ${JSON.stringify(created.body)}`);
+  return {
+    appId: created.body.id as string,
+    apiKey: created.body.api_key as string,
+    stripeUrl: created.body.ingress.stripe.url as string,
+    api: apiClient(gateway.url as string, created.body.api_key as string),
+  };
+}
