@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
+import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+
+/**
+ * Redis here keeps nothing on disk. "Flushing" deletes every key of this test's queue prefix (the
+ * whole of what this test's gateway keeps in Redis) rather than FLUSHALL, which would also wipe the
+ * queues of test files running beside this one.
+ */
+describe("Redis losing its data while work is pending", () => {
+  let env: TestEnvironment;
+  const receiver = new WebhookReceiver();
+
+  beforeAll(async () => {
+    env = await createTestEnvironment({ retryScheduleMs: [1_500, 1_500] });
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await env.close();
+    await receiver.close();
+  });
+
+  it("the sweeper re-enqueues stored notifications and due deliveries, and all of them finish", async () => {
+    // Phase 1: only the HTTP server runs; notifications are stored and their jobs wait in Redis.
+    const server = await env.start("server");
+    const app = await createStripeApp(server);
+    await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
+    const subscriptions = ["sub_loss_1", "sub_loss_2", "sub_loss_3"];
+    for (const id of subscriptions) {
+      await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: id });
+      const body = JSON.stringify(subscriptionEvent({ subscriptionId: id, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
+      const answer = await postToIngress(server, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+      expect(answer.status).toBe(200);
+    }
+    expect(await server.producer.queue("notifications").getWaitingCount()).toBe(3);
+    expect(await env.flushQueues()).toBeGreaterThan(0);
+    expect(await server.producer.queue("notifications").getWaitingCount()).toBe(0);
+
+    // Phase 2: a worker starts; only the sweeper can know about those notifications. The receiver
+    // fails every first attempt, so each delivery ends up waiting for its retry in Redis...
+    receiver.defaultStatus = 500;
+    const worker = await env.start("worker");
+    await receiver.waitFor((r) => new Set(r.received.map((request) => request.headers["webhook-id"])).size === 3);
+    const processed = await worker.db.notification.count({ where: { appId: app.appId, state: "processed" } });
+    expect(processed).toBe(3);
+
+    // ...and then Redis loses those retries too.
+    await env.flushQueues();
+    receiver.defaultStatus = 200;
+
+    await receiver.waitFor((r) => new Set(r.delivered.map((request) => request.headers["webhook-id"])).size === 3, 20_000);
+    const deliveries = await eventually(async () => {
+      const rows = await worker.db.delivery.findMany({ where: { appId: app.appId } });
+      return rows.length === 3 && rows.every((row) => row.status === "succeeded") ? rows : undefined;
+    });
+    expect(deliveries.every((row) => row.attemptCount >= 2)).toBe(true);
+    expect(await worker.db.event.count({ where: { appId: app.appId } })).toBe(3);
+  });
+});
