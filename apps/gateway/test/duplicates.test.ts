@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import type { Gateway } from "../src/gateway.ts";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { eventually, signStripePayload, subscriptionEvent } from "@subgate/testing";
+import { createStripeApp, postToIngress, STRIPE_SECRET, useGatewayWithReceiver } from "./harness.ts";
 
 describe("the same store notification posted many times", () => {
-  let env: TestEnvironment;
-  let gateway: Gateway;
-  const receiver = new WebhookReceiver();
+  const context = useGatewayWithReceiver();
 
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    gateway = await env.start("all");
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await env.close();
-    await receiver.close();
-  });
 
   it("is stored and processed once: one event, one delivery, every post answered 200", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_dup" });

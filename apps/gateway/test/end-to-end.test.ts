@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import type { Gateway } from "../src/gateway.ts";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { subscriptionEvent } from "@subgate/testing";
+import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harness.ts";
 
 describe("Stripe notification to signed webhook, end to end", () => {
-  let env: TestEnvironment;
-  let gateway: Gateway;
-  const receiver = new WebhookReceiver();
+  const context = useGatewayWithReceiver();
 
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    gateway = await env.start("all");
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await env.close();
-    await receiver.close();
-  });
 
   it("updates the tracked subscription, moves last_received_at and delivers one verifiable webhook", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     const webhook = await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     expect(webhook.status).toBe(201);
@@ -44,8 +33,7 @@ describe("Stripe notification to signed webhook, end to end", () => {
       cancelAtPeriodEnd: true,
       previousAttributes: { cancel_at_period_end: false },
     });
-    const body = JSON.stringify(event);
-    const answer = await postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+    const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
     expect(answer.status).toBe(200);
     expect(answer.body.status).toBe("stored");
 

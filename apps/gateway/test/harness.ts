@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { createLogger, generateKey, silentLogger } from "@subgate/core";
-import { useTestDatabase, type TestDatabase } from "@subgate/testing";
+import { afterAll, beforeAll } from "vitest";
+import { signStripePayload, useTestDatabase, WebhookReceiver, type TestDatabase } from "@subgate/testing";
 import type { GatewayConfig } from "../src/config.ts";
 import { startGateway, type Gateway, type GatewayOverrides, type Role } from "../src/gateway.ts";
 
@@ -125,4 +126,34 @@ export async function createStripeApp(gateway: Gateway, secrets: string[] = [STR
     stripeUrl: created.body.ingress.stripe.url as string,
     api: apiClient(gateway.url as string, created.body.api_key as string),
   };
+}
+
+/** Signs an event as Stripe would and posts it to the app's Stripe ingress URL. */
+export function sendStripeEvent(gateway: Gateway, ingressUrl: string, event: Record<string, unknown>, secret = STRIPE_SECRET) {
+  const body = JSON.stringify(event);
+  return postToIngress(gateway, ingressUrl, body, { "stripe-signature": signStripePayload(body, secret) });
+}
+
+export interface GatewayTestContext {
+  env: TestEnvironment;
+  gateway: Gateway;
+  receiver: WebhookReceiver;
+}
+
+/**
+ * Registers vitest hooks that start a whole gateway (server and worker) plus a webhook receiver
+ * for a test file, and close both after it. Read the fields inside tests, not at import time.
+ */
+export function useGatewayWithReceiver(overrides: Partial<GatewayConfig> = {}): GatewayTestContext {
+  const context = { receiver: new WebhookReceiver() } as GatewayTestContext;
+  beforeAll(async () => {
+    context.env = await createTestEnvironment(overrides);
+    context.gateway = await context.env.start("all");
+    await context.receiver.start();
+  });
+  afterAll(async () => {
+    await context.env?.close();
+    await context.receiver.close();
+  });
+  return context;
 }

@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import type { Gateway } from "../src/gateway.ts";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { subscriptionEvent } from "@subgate/testing";
+import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harness.ts";
 
 describe("notifications arriving out of store order", () => {
-  let env: TestEnvironment;
-  let gateway: Gateway;
-  const receiver = new WebhookReceiver();
+  const context = useGatewayWithReceiver();
 
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    gateway = await env.start("all");
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await env.close();
-    await receiver.close();
-  });
 
   it("never move the subscription backwards, and the older event's sequence marks it stale", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_order" });
     const now = Math.floor(Date.now() / 1000);
     const send = async (event: Record<string, unknown>) => {
-      const body = JSON.stringify(event);
-      const answer = await postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+      const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
       expect(answer.status).toBe(200);
     };
 

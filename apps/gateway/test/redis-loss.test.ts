@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { eventually, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
+import { createStripeApp, createTestEnvironment, type TestEnvironment, sendStripeEvent } from "./harness.ts";
 
 /**
  * Redis here keeps nothing on disk. "Flushing" deletes every key of this test's queue prefix (the
@@ -28,8 +28,8 @@ describe("Redis losing its data while work is pending", () => {
     const subscriptions = ["sub_loss_1", "sub_loss_2", "sub_loss_3"];
     for (const id of subscriptions) {
       await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: id });
-      const body = JSON.stringify(subscriptionEvent({ subscriptionId: id, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
-      const answer = await postToIngress(server, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+      const event = subscriptionEvent({ subscriptionId: id, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+      const answer = await sendStripeEvent(server, app.stripeUrl, event);
       expect(answer.status).toBe(200);
     }
     expect(await server.producer.queue("notifications").getWaitingCount()).toBe(3);

@@ -1,33 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Webhook } from "standardwebhooks";
-import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import type { Gateway } from "../src/gateway.ts";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { eventually, subscriptionEvent } from "@subgate/testing";
+import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harness.ts";
 
 describe("a webhook endpoint that fails before it succeeds", () => {
-  let env: TestEnvironment;
-  let gateway: Gateway;
-  const receiver = new WebhookReceiver();
+  const context = useGatewayWithReceiver({ retryScheduleMs: [100, 100, 100] });
 
-  beforeAll(async () => {
-    env = await createTestEnvironment({ retryScheduleMs: [100, 100, 100] });
-    gateway = await env.start("all");
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await env.close();
-    await receiver.close();
-  });
 
   it("gets the same webhook-id on every attempt and every attempt is recorded", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     const endpoint = await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_retry" });
     receiver.respondWith(500, 500);
-    const body = JSON.stringify(
-      subscriptionEvent({ subscriptionId: "sub_retry", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
-    );
-    expect((await postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) })).status).toBe(200);
+    expect((await sendStripeEvent(gateway, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_retry", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }))).status).toBe(200);
 
     await receiver.waitFor((r) => r.delivered.length === 1);
     expect(receiver.received.map((request) => request.status)).toEqual([500, 500, 200]);
@@ -53,15 +39,13 @@ describe("a webhook endpoint that fails before it succeeds", () => {
   });
 
   it("gives up after the last scheduled attempt and records the delivery as failed", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_down" });
     receiver.received.length = 0;
     receiver.defaultStatus = 503;
-    const body = JSON.stringify(
-      subscriptionEvent({ subscriptionId: "sub_down", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
-    );
-    await postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+    await sendStripeEvent(gateway, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_down", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
     const delivery = await eventually(async () => {
       const row = await gateway.db.delivery.findFirst({ where: { appId: app.appId } });
       return row?.status === "failed" ? row : undefined;

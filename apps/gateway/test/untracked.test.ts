@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
-import type { Gateway } from "../src/gateway.ts";
-import { createStripeApp, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { eventually, subscriptionEvent } from "@subgate/testing";
+import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harness.ts";
 
 describe("notifications for an untracked subscription", () => {
-  let env: TestEnvironment;
-  let gateway: Gateway;
-  const receiver = new WebhookReceiver();
+  const context = useGatewayWithReceiver();
 
-  beforeAll(async () => {
-    env = await createTestEnvironment();
-    gateway = await env.start("all");
-    await receiver.start();
-  });
-  afterAll(async () => {
-    await env.close();
-    await receiver.close();
-  });
 
   it("are acknowledged and stored without events; tracking later applies them in store order", async () => {
+    const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     const now = Math.floor(Date.now() / 1000);
@@ -31,8 +20,7 @@ describe("notifications for an untracked subscription", () => {
     });
     // Sent newest first: tracking must still apply them in store order.
     for (const event of [canceled, created]) {
-      const body = JSON.stringify(event);
-      const answer = await postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+      const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
       expect(answer.status).toBe(200);
     }
     const rows = await eventually(async () => {
