@@ -73,7 +73,9 @@ export class ConfigError extends Error {
 
 /** Parses the environment; a bad value is one clear line per variable, never a stack trace. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
-  const result = configSchema.safeParse(source);
+  // An empty variable (`PORT=` in a .env file) means unset, as in most tools, never "" or 0.
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const result = configSchema.safeParse(set);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
   throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);

@@ -1,0 +1,236 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKey } from "@subgate/core";
+import { DEFAULT_RETRY_SCHEDULE_MS } from "@subgate/delivery";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, parseEnv } from "../src/config.ts";
+import { resolveEncryptionKey } from "../src/encryption-key.ts";
+
+/** Configuration from the environment: defaults, clear refusals, and the encryption key. */
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+function configError(source: Record<string, string | undefined>): ConfigError {
+  try {
+    parseEnv(source);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`parseEnv accepted ${JSON.stringify(source)}`);
+}
+
+describe("parseEnv", () => {
+  it("fills in the documented defaults", () => {
+    const env = parseEnv({});
+    expect(env).toMatchObject({
+      NODE_ENV: "development",
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/subgate",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      PORT: 3000,
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: false,
+      QUEUE_PREFIX: "subgate",
+      STRIPE_API_BASE_URL: "https://api.stripe.com",
+    });
+    expect(env.PUBLIC_BASE_URL).toBeUndefined();
+    expect(env.SUBGATE_ADMIN_TOKEN).toBeUndefined();
+    expect(env.SUBGATE_ENCRYPTION_KEY).toBeUndefined();
+    expect(env.WEBHOOK_RETRY_SCHEDULE).toEqual([...DEFAULT_RETRY_SCHEDULE_MS]);
+  });
+
+  it("reads given values", () => {
+    const env = parseEnv({
+      DATABASE_URL: "postgres://u:p@db.internal:5433/x",
+      REDIS_URL: "rediss://cache.internal:6380",
+      PORT: "8080",
+      PUBLIC_BASE_URL: "https://subgate.example.com",
+      SUBGATE_ADMIN_TOKEN: "a-long-admin-token",
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
+      WEBHOOK_RETRY_SCHEDULE: "5s,1m,2h",
+    });
+    expect(env).toMatchObject({
+      DATABASE_URL: "postgres://u:p@db.internal:5433/x",
+      REDIS_URL: "rediss://cache.internal:6380",
+      PORT: 8080,
+      PUBLIC_BASE_URL: "https://subgate.example.com",
+      SUBGATE_ADMIN_TOKEN: "a-long-admin-token",
+      WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
+      WEBHOOK_RETRY_SCHEDULE: [5_000, 60_000, 7_200_000],
+    });
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["DATABASE_URL", "mysql://root@127.0.0.1/subgate"],
+    ["REDIS_URL", "127.0.0.1:6379"],
+    ["WEBHOOK_RETRY_SCHEDULE", "5s,soon"],
+    ["WEBHOOK_RETRY_SCHEDULE", "5s,,1m"],
+    ["WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"],
+    ["PUBLIC_BASE_URL", "ftp://subgate.example.com"],
+    ["NODE_ENV", "staging"],
+  ])("refuses %s=%s with a ConfigError naming the variable", (name, value) => {
+    const error = configError({ [name]: value });
+    expect(error.message).toContain(name);
+    expect(error.message).toMatch(/^invalid configuration/);
+    // Only the variable that is wrong is named.
+    const named = error.message.split("\n").slice(1);
+    expect(named).toHaveLength(1);
+    expect(named[0]?.trim().startsWith(`${name}:`)).toBe(true);
+  });
+
+  it("names every wrong variable at once", () => {
+    const error = configError({ PORT: "abc", DATABASE_URL: "mysql://x", WEBHOOK_RETRY_SCHEDULE: "never" });
+    for (const name of ["PORT", "DATABASE_URL", "WEBHOOK_RETRY_SCHEDULE"]) expect(error.message).toContain(name);
+  });
+
+  it("requires SUBGATE_ENCRYPTION_KEY when NODE_ENV=production", () => {
+    const error = configError({ NODE_ENV: "production" });
+    expect(error.message).toContain("SUBGATE_ENCRYPTION_KEY");
+    const env = parseEnv({ NODE_ENV: "production", SUBGATE_ENCRYPTION_KEY: generateKey() });
+    expect(env.NODE_ENV).toBe("production");
+  });
+
+  // z.coerce.number() would turn "" into 0: an empty `PORT=` line must not bind a random port.
+  it("treats an empty PORT as unset (3000) or refuses it, never as port 0", () => {
+    let port: number;
+    try {
+      port = parseEnv({ PORT: "" }).PORT;
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain("PORT");
+      return;
+    }
+    expect(port).toBe(3000);
+  });
+
+  it("does not echo a rejected admin token", () => {
+    const error = configError({ SUBGATE_ADMIN_TOKEN: "short" });
+    expect(error.message).toContain("SUBGATE_ADMIN_TOKEN");
+    expect(error.message).not.toContain("short\n");
+  });
+});
+
+describe("resolveEncryptionKey", () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "subgate-key-"));
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("generates a key file on first call and reuses it on the second", async () => {
+    const dataDir = join(dir, "fresh", ".subgate");
+    const first = await resolveEncryptionKey({ configured: undefined, dataDir, production: false });
+    expect(first.source).toBe("generated");
+    const path = join(dataDir, "encryption.key");
+    expect((await readFile(path, "utf8")).trim()).toBe(first.key);
+    expect((await stat(path)).mode & 0o077).toBe(0);
+
+    const second = await resolveEncryptionKey({ configured: undefined, dataDir, production: false });
+    expect(second).toEqual({ key: first.key, source: "file" });
+  });
+
+  it("uses a configured key as is", async () => {
+    const key = generateKey();
+    const dataDir = join(dir, "configured");
+    expect(await resolveEncryptionKey({ configured: key, dataDir, production: true })).toEqual({ key, source: "environment" });
+    await expect(stat(join(dataDir, "encryption.key"))).rejects.toThrow();
+  });
+
+  it("refuses production without a key, and generates nothing", async () => {
+    const dataDir = join(dir, "production");
+    const attempt = resolveEncryptionKey({ configured: undefined, dataDir, production: true });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    await expect(resolveEncryptionKey({ configured: undefined, dataDir, production: true })).rejects.toThrow(/SUBGATE_ENCRYPTION_KEY/);
+    await expect(stat(join(dataDir, "encryption.key"))).rejects.toThrow();
+  });
+
+  it("refuses an invalid configured key without echoing it", async () => {
+    const invalid = "not-a-32-byte-key";
+    const attempt = resolveEncryptionKey({ configured: invalid, dataDir: join(dir, "invalid"), production: false });
+    await expect(attempt).rejects.toBeInstanceOf(ConfigError);
+    const error = await resolveEncryptionKey({ configured: invalid, dataDir: join(dir, "invalid"), production: false }).catch((e: Error) => e);
+    expect((error as Error).message).toContain("SUBGATE_ENCRYPTION_KEY");
+    expect((error as Error).message).not.toContain(invalid);
+  });
+
+  it("refuses a corrupted key file instead of replacing it", async () => {
+    const dataDir = join(dir, "corrupt");
+    await resolveEncryptionKey({ configured: undefined, dataDir, production: false });
+    const path = join(dataDir, "encryption.key");
+    await writeFile(path, "garbage\n");
+    await expect(resolveEncryptionKey({ configured: undefined, dataDir, production: false })).rejects.toBeInstanceOf(ConfigError);
+    expect(await readFile(path, "utf8")).toBe("garbage\n");
+  });
+});
+
+describe("the entry point", () => {
+  function runMain(env: Record<string, string>, args: string[] = ["all"]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/main.ts", ...args], {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`main.ts did not exit within 30 s; stderr so far: ${stderr}`));
+      }, 30_000);
+      child.on("error", reject);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolvePromise({ code, stdout, stderr });
+      });
+    });
+  }
+
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "subgate-main-"));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("exits non-zero with one clear line naming PORT, without a stack trace, for PORT=abc", async () => {
+    const result = await runMain({ PORT: "abc", SUBGATE_DATA_DIR: dataDir });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.stderr).toContain("PORT");
+    expect(result.stderr).not.toContain("    at ");
+  }, 40_000);
+
+  it("exits non-zero without a stack trace when PostgreSQL cannot be reached", async () => {
+    const result = await runMain({
+      DATABASE_URL: "postgresql://postgres@127.0.0.1:1/nothing",
+      SUBGATE_DATA_DIR: dataDir,
+      SUBGATE_ENCRYPTION_KEY: generateKey(),
+      PORT: "0",
+      LOG_LEVEL: "silent",
+    });
+    expect(result.code).not.toBe(0);
+    expect(result.code).not.toBeNull();
+    expect(result.stderr).toMatch(/could not start/);
+    expect(result.stderr).not.toContain("    at ");
+  }, 40_000);
+
+  it("exits non-zero for an unknown role", async () => {
+    const result = await runMain({ SUBGATE_DATA_DIR: dataDir }, ["everything"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("everything");
+    expect(result.stderr).not.toContain("    at ");
+  }, 40_000);
+});
