@@ -61,14 +61,14 @@ describe("with PostgreSQL unreachable", () => {
 
   it("answers API calls 503 rather than 401 or 500", async () => {
     const response = await fetch(`${gateway.url}/v1/apps/app_whatever`, { headers: { authorization: "Bearer sk_some_app_key" } });
-    const body = await response.json();
+    const body: unknown = await response.json();
     expectUnavailable({ status: response.status, retryAfter: response.headers.get("retry-after"), body });
   });
 
   it("answers /readyz 503 naming postgres, with redis ok; /healthz stays 200", async () => {
     const ready = await fetch(`${gateway.url}/readyz`);
     expect(ready.status).toBe(503);
-    const body = await ready.json();
+    const body = (await ready.json()) as { checks: Record<string, string> };
     expect(body.checks.postgres).not.toBe("ok");
     expect(body.checks.postgres).toMatch(/unavailable/);
     expect(body.checks.redis).toBe("ok");
