@@ -10,6 +10,9 @@ import { startGateway, type Role } from "./gateway.ts";
 const ROLES: Role[] = ["all", "server", "worker"];
 
 async function main(): Promise<void> {
+  // `npm start` runs this workspace in apps/gateway; `.env` and `.subgate/` belong to the folder
+  // npm was started from (INIT_CWD), the repository root in the README.
+  process.chdir(process.env.INIT_CWD ?? process.cwd());
   if (existsSync(".env")) loadDotenv({ path: ".env", quiet: true });
   const role = (process.argv[2] ?? "all") as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
