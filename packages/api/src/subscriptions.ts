@@ -35,16 +35,8 @@ export function subscriptionsRouter(options: ApiOptions): Router {
       storeSubscriptionId: input.store_subscription_id,
       ...(input.app_user_id !== undefined ? { appUserId: input.app_user_id } : {}),
     });
-    const now = Date.now();
-    await Promise.allSettled(
-      deliveries.map((delivery) =>
-        options.producer.enqueue(
-          "delivery.send",
-          { deliveryId: delivery.id },
-          { jobId: delivery.id, delayMs: delivery.nextAttemptAt.getTime() - now },
-        ),
-      ),
-    ); // a failed enqueue is picked up by the sweeper: the deliveries are committed rows
+    const unqueued = await options.producer.enqueueDeliveries(deliveries);
+    if (unqueued > 0) options.logger.warn({ unqueued, app_id: appId }, "could not enqueue deliveries; the sweeper will");
     res.status(created ? 201 : 200).json(subscriptionView(subscription));
   });
 

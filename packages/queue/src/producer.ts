@@ -31,6 +31,20 @@ export class JobProducer {
   }
 
   /**
+   * Enqueues deliveries whose transaction has committed, each to run at its `nextAttemptAt`.
+   * Returns how many could not be queued; they are committed rows, so the sweeper queues them later.
+   */
+  async enqueueDeliveries(deliveries: readonly { id: string; nextAttemptAt: Date }[]): Promise<number> {
+    const now = Date.now();
+    const results = await Promise.allSettled(
+      deliveries.map((delivery) =>
+        this.enqueue("delivery.send", { deliveryId: delivery.id }, { jobId: delivery.id, delayMs: delivery.nextAttemptAt.getTime() - now }),
+      ),
+    );
+    return results.filter((result) => result.status === "rejected").length;
+  }
+
+  /**
    * Queues are created on first use once Redis is connected: BullMQ queries the server when a queue
    * is constructed, and with the offline queue disabled that query fails for good if it runs early.
    * While Redis is away this throws at once instead of holding an HTTP request.

@@ -1,4 +1,3 @@
-export * from "./enqueue-deliveries.ts";
 export * from "./process-notification.ts";
 export * from "./send-delivery.ts";
 export * from "./sweeper.ts";

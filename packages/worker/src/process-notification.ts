@@ -4,7 +4,6 @@ import type { JobProducer } from "@subgate/queue";
 import type { Environment } from "@subgate/schema";
 import { loadStoreConfig, RetryableNormalizationError, type StoreModules, type StoredNotification } from "@subgate/stores";
 import type { SubscriptionLedger } from "@subgate/subscriptions";
-import { enqueueDeliveries } from "./enqueue-deliveries.ts";
 
 export interface NotificationProcessorDeps {
   db: Db;
@@ -60,7 +59,8 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
 
   const deliveries = await deps.ledger.recordNotification(row.id, normalized);
   log.info({ outcome: normalized.kind, deliveries: deliveries.length }, "notification processed");
-  await enqueueDeliveries(deps.producer, deliveries, log);
+  const unqueued = await deps.producer.enqueueDeliveries(deliveries);
+  if (unqueued > 0) log.warn({ unqueued }, "could not enqueue deliveries; the sweeper will");
 }
 
 async function markFailed(db: Db, id: string, reason: string): Promise<void> {
