@@ -260,6 +260,24 @@ describe("stripe ingress of an app without Stripe configured", () => {
   });
 });
 
+describe("ingress of a store this deployment has no adapter for", () => {
+  it("answers 404 at the app's own Apple and Google URLs and shows the refusal on the status", async () => {
+    const app = await createStripeApp(gateway);
+    const created = await app.api.get(`/v1/apps/${app.appId}`);
+    const body = JSON.stringify({ signedPayload: "x.y.z" });
+    for (const [block, store] of [["apple", "app_store"], ["google", "play_store"]] as const) {
+      const answer = await postToIngress(gateway, created.body.ingress[block].url, body, {});
+      expectRefusal(answer, 404, "not_found");
+      expect(answer.body.error.message).toContain(store);
+      const status = await app.api.get(`/v1/apps/${app.appId}/notification-status`);
+      const entries = status.body.stores.filter((entry: any) => entry.store === store);
+      expect(entries.length).toBeGreaterThan(0);
+      for (const entry of entries) expect(entry.last_rejection_reason).toMatch(/does not accept/);
+    }
+    expect(await notificationCount(app.appId)).toBe(0);
+  });
+});
+
 describe("stripe ingress acceptance at the edges", () => {
   it("accepts a signed event of exactly 1 MB", async () => {
     const app = await createStripeApp(gateway);

@@ -64,6 +64,9 @@ export function createIngressRouter(options: IngressOptions): Router {
       return refuse(appError.code, appError.message);
     }
 
+    // A store this deployment has no adapter for has no ingress (404); one the app has not
+    // configured has no secret to verify against (401). Both are recorded so they show up.
+    if (!options.stores[store]) return refuse("not_found", `this subgate does not accept ${store} notifications`);
     const loaded = await unavailableOn503(() => loadStoreConfig(db, options.secretBox, options.stores, ingress.appId, store));
     if (!loaded) return refuse("unauthenticated", `${store} is not configured for this app`);
 
