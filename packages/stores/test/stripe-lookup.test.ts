@@ -11,7 +11,7 @@ import {
   invoiceObject,
   stripeEvent,
   type PayloadShape,
-} from "./fixtures/stripe-objects.ts";
+} from "@subgate/testing/stripe-objects";
 import { storedNotification } from "./fixtures/stripe-requests.ts";
 
 /*

@@ -18,7 +18,7 @@ import {
   subscriptionItem,
   subscriptionObject,
   type PayloadShape,
-} from "./fixtures/stripe-objects.ts";
+} from "@subgate/testing/stripe-objects";
 import { storedNotification } from "./fixtures/stripe-requests.ts";
 
 const adapter = createStripeAdapter({ apiBaseUrl: "http://127.0.0.1:9" });

@@ -11,7 +11,7 @@ import {
   invoiceObject,
   stripeEvent,
   subscriptionObject,
-} from "./fixtures/stripe-objects.ts";
+} from "@subgate/testing/stripe-objects";
 import { ROTATED_SECRET, WEBHOOK_SECRET, signedRequest } from "./fixtures/stripe-requests.ts";
 
 const adapter = createStripeAdapter({ apiBaseUrl: "http://127.0.0.1:9" });
