@@ -61,6 +61,8 @@ export interface GatewayConfig {
   allowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   retryScheduleMs: number[];
+  /** Delays before normalizing a notification again while its store's API is away (default in the worker). */
+  notificationRetryScheduleMs?: readonly number[];
   sweepIntervalMs: number;
   sweepGraceMs: number;
   queuePrefix: string;

@@ -71,6 +71,7 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
           sender,
           logger,
           retryScheduleMs: config.retryScheduleMs,
+          notificationRetryScheduleMs: config.notificationRetryScheduleMs,
           sweepIntervalMs: config.sweepIntervalMs,
           sweepGraceMs: config.sweepGraceMs,
           deliveryLeaseMs: config.webhookTimeoutMs + 30_000,

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppError, hashApiKey, newId, newToken } from "@subgate/core";
 import type { Db, Tx } from "@subgate/db";
 import { ingressUrl } from "@subgate/ingress";
-import { STORES } from "@subgate/schema";
+import { STORES, type Store } from "@subgate/schema";
 import { requireAdmin, requireAppAccess } from "./auth.ts";
 import type { ApiOptions } from "./context.ts";
 import {
@@ -69,10 +69,15 @@ export function appsRouter(options: ApiOptions): Router {
     await requireAppAccess(db, res, req.params.appId);
     const input = parseInput(updateAppSchema, req.body);
     const appId = req.params.appId;
-    await db.$transaction(async (tx) => {
+    const reopened = await db.$transaction(async (tx) => {
       if (input.name !== undefined) await tx.app.update({ where: { id: appId }, data: { name: input.name } });
       await saveStoreBlocks(tx, appId, input);
+      return reopenUnresolved(tx, appId, changedStores(input));
     });
+    if (reopened.length > 0) {
+      const unqueued = await options.producer.enqueueNotifications(reopened.map(({ id }) => id));
+      options.logger.info({ app_id: appId, reopened: reopened.length, unqueued }, "store configuration changed: unresolved notifications reopened");
+    }
     res.json(await appView(db, options, appId));
   });
 
@@ -89,6 +94,24 @@ export function appsRouter(options: ApiOptions): Router {
   });
 
   return router;
+}
+
+function changedStores(blocks: z.infer<typeof storeBlocksSchema>): Store[] {
+  return (Object.keys(STORE_BLOCKS) as StoreBlock[]).filter((block) => blocks[block] !== undefined).map((block) => STORE_BLOCKS[block]);
+}
+
+/**
+ * An `unresolved` notification waited for configuration (a Stripe refund without the app's API key,
+ * a store configured after its notifications arrived). When that store's configuration changes, it
+ * goes back to `pending` and is processed again, so a key added later still produces its events.
+ */
+async function reopenUnresolved(tx: Tx, appId: string, stores: Store[]): Promise<{ id: string }[]> {
+  if (stores.length === 0) return [];
+  return tx.notification.updateManyAndReturn({
+    where: { appId, store: { in: stores }, state: "unresolved" },
+    data: { state: "pending", processedAt: null, nextAttemptAt: null },
+    select: { id: true },
+  });
 }
 
 async function appView(db: Db, options: ApiOptions, appId: string) {

@@ -9,15 +9,17 @@ export const JOB_CATALOG = {
   "notification.process": {
     queue: "notifications",
     schema: z.object({ notificationId: z.string().min(1) }),
-    // Retries cover a store API or the database being briefly away; the sweeper takes over after.
-    options: { attempts: 8, backoff: { type: "exponential", delay: 2_000 } },
+    // A store API that is away is retried at the delay the worker wrote to the row (`retry-later`
+    // backoff, from the database's attempt count); attempts is only an upper bound, after which the
+    // sweeper queues the row again at its `next_attempt_at`.
+    options: { attempts: 1_000, backoff: { type: "retry-later" } },
   },
   "delivery.send": {
     queue: "deliveries",
     schema: z.object({ deliveryId: z.string().min(1) }),
-    // The schedule lives in the delivery worker (custom backoff, counted from the database's
+    // The schedule lives in the delivery worker (`retry-later` backoff, counted from the database's
     // attempt count so it survives Redis losing the job); attempts here is only an upper bound.
-    options: { attempts: 1_000, backoff: { type: "delivery-schedule" } },
+    options: { attempts: 1_000, backoff: { type: "retry-later" } },
   },
 } as const;
 

@@ -36,12 +36,19 @@ export class JobProducer {
    */
   async enqueueDeliveries(deliveries: readonly { id: string; nextAttemptAt: Date }[]): Promise<number> {
     const now = Date.now();
-    const results = await Promise.allSettled(
+    return countRejected(
       deliveries.map((delivery) =>
         this.enqueue("delivery.send", { deliveryId: delivery.id }, { jobId: delivery.id, delayMs: delivery.nextAttemptAt.getTime() - now }),
       ),
     );
-    return results.filter((result) => result.status === "rejected").length;
+  }
+
+  /**
+   * Enqueues stored notifications for processing. Returns how many could not be queued; they are
+   * pending rows, so the sweeper queues them later.
+   */
+  async enqueueNotifications(notificationIds: readonly string[]): Promise<number> {
+    return countRejected(notificationIds.map((id) => this.enqueue("notification.process", { notificationId: id }, { jobId: id })));
   }
 
   /**
@@ -63,6 +70,22 @@ export class JobProducer {
     return queue;
   }
 
+  /** Resolves once Redis is connected (commands fail fast before that; see connection.ts). */
+  async connected(timeoutMs = 10_000): Promise<void> {
+    if (this.connection.status === "ready") return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.connection.off("ready", onReady);
+        reject(new Error(`redis did not connect within ${timeoutMs} ms (${this.connection.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.connection.once("ready", onReady);
+    });
+  }
+
   /** Round trip to Redis, for readiness checks. */
   async ping(): Promise<void> {
     await this.connection.ping();
@@ -72,4 +95,9 @@ export class JobProducer {
     await Promise.all([...this.queues.values()].map((queue) => queue.close()));
     this.connection.disconnect();
   }
+}
+
+async function countRejected(attempts: Promise<unknown>[]): Promise<number> {
+  const results = await Promise.allSettled(attempts);
+  return results.filter((result) => result.status === "rejected").length;
 }

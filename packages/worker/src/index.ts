@@ -1,4 +1,5 @@
 export * from "./process-notification.ts";
+export * from "./retry-later.ts";
 export * from "./send-delivery.ts";
 export * from "./sweeper.ts";
 export * from "./workers.ts";

@@ -4,6 +4,7 @@ import type { JobProducer } from "@subgate/queue";
 import type { Environment } from "@subgate/schema";
 import { loadStoreConfig, RetryableNormalizationError, type StoreModules, type StoredNotification } from "@subgate/stores";
 import type { SubscriptionLedger } from "@subgate/subscriptions";
+import { notificationRetryDelayMs, RetryLaterError } from "./retry-later.ts";
 
 export interface NotificationProcessorDeps {
   db: Db;
@@ -12,6 +13,8 @@ export interface NotificationProcessorDeps {
   ledger: SubscriptionLedger;
   producer: JobProducer;
   logger: Logger;
+  /** Delays before normalizing again while a store's API is away; the last entry repeats. */
+  notificationRetryScheduleMs: readonly number[];
 }
 
 /**
@@ -23,12 +26,21 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
   const row = await db.notification.findUnique({ where: { id: notificationId } });
   if (!row || row.state !== "pending") return;
   const log = logger.child({ notification_id: row.id, app_id: row.appId, store: row.store });
-  await db.notification.update({ where: { id: row.id }, data: { attempts: { increment: 1 } } });
+  const { attempts } = await db.notification.update({
+    where: { id: row.id },
+    data: { attempts: { increment: 1 } },
+    select: { attempts: true },
+  });
 
   const loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
   if (!loaded) {
-    await markFailed(db, row.id, `the app no longer has a ${row.store} configuration`);
-    log.warn("notification failed: store no longer configured");
+    // Kept, not failed: configuring the store again puts unresolved notifications back to work.
+    await deps.ledger.recordNotification(row.id, {
+      kind: "unresolved",
+      reason: `the app has no ${row.store} configuration`,
+      environment: row.environment as Environment | null,
+    });
+    log.warn("notification unresolved: the app has no configuration for its store");
     return;
   }
   const stored: StoredNotification = {
@@ -47,9 +59,13 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     normalized = await loaded.module.adapter.normalize(stored, loaded.config);
   } catch (error) {
     if (error instanceof RetryableNormalizationError) {
-      await db.notification.update({ where: { id: row.id }, data: { lastError: error.message } });
-      log.warn({ reason: error.message }, "normalization will be retried");
-      throw error;
+      const delayMs = notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs);
+      await db.notification.update({
+        where: { id: row.id },
+        data: { lastError: error.message, nextAttemptAt: new Date(Date.now() + delayMs) },
+      });
+      log.warn({ reason: error.message, attempt: attempts, retry_in_ms: delayMs }, "normalization will be retried");
+      throw new RetryLaterError(error.message, delayMs);
     }
     const reason = error instanceof Error ? error.message : String(error);
     await markFailed(db, row.id, reason);

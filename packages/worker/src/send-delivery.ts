@@ -2,6 +2,7 @@ import { newId, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import { nextRetryDelayMs, type WebhookSender } from "@subgate/delivery";
 import { WEBHOOK_API_VERSION } from "@subgate/schema";
+import { RetryLaterError } from "./retry-later.ts";
 
 export interface DeliverySenderDeps {
   db: Db;
@@ -12,14 +13,6 @@ export interface DeliverySenderDeps {
   /** How long a worker holds a delivery it is sending; longer than the request timeout. */
   leaseMs: number;
   logger: Logger;
-}
-
-/** Thrown after a failed attempt that will be retried; the queue's backoff reads `delayMs`. */
-export class DeliveryRetryError extends Error {
-  override readonly name = "DeliveryRetryError";
-  constructor(readonly delayMs: number) {
-    super(`delivery attempt failed; next attempt in ${delayMs} ms`);
-  }
 }
 
 /**
@@ -93,6 +86,6 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
     log.warn(outcome, "webhook delivery failed for good: every scheduled attempt failed");
   } else {
     log.info({ ...outcome, retry_in_ms: delayMs }, "webhook attempt failed; will retry");
-    throw new DeliveryRetryError(delayMs);
+    throw new RetryLaterError(`delivery attempt ${number} failed; next attempt in ${delayMs} ms`, delayMs);
   }
 }

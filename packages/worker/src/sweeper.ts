@@ -14,7 +14,8 @@ export interface SweeperDeps {
 
 /**
  * Redis holds nothing PostgreSQL does not also hold. The sweeper re-creates the jobs of rows that
- * still wait for work: stored notifications never processed and deliveries that are due. Job ids
+ * still wait for work: stored notifications never processed (or due again after their store's API
+ * was away) and deliveries that are due. Job ids
  * are row ids, so a row whose job still exists is not queued twice; several workers may sweep.
  */
 export class Sweeper {
@@ -49,8 +50,13 @@ export class Sweeper {
     const { db, producer, graceMs } = this.deps;
     const limit = this.deps.batchSize ?? 500;
     const before = new Date(Date.now() - graceMs);
+    const now = new Date();
     const notifications = await db.notification.findMany({
-      where: { state: "pending", receivedAt: { lt: before } },
+      where: {
+        state: "pending",
+        receivedAt: { lt: before },
+        OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lt: now } }],
+      },
       orderBy: { receivedAt: "asc" },
       take: limit,
       select: { id: true },
@@ -58,7 +64,6 @@ export class Sweeper {
     for (const { id } of notifications) {
       await producer.enqueue("notification.process", { notificationId: id }, { jobId: id });
     }
-    const now = new Date();
     const deliveries = await db.delivery.findMany({
       where: {
         status: "pending",

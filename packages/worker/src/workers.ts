@@ -7,7 +7,8 @@ import { createWorkerConnection, JOB_CATALOG, parseJobPayload, type JobProducer 
 import type { StoreModules } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { processNotification } from "./process-notification.ts";
-import { DeliveryRetryError, sendDelivery } from "./send-delivery.ts";
+import { DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS, RetryLaterError } from "./retry-later.ts";
+import { sendDelivery } from "./send-delivery.ts";
 import { Sweeper } from "./sweeper.ts";
 
 export interface WorkerOptions {
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   sender: WebhookSender;
   logger: Logger;
   retryScheduleMs: readonly number[];
+  /** Delays before normalizing again while a store's API is away (default: 10 s up to 1 h). */
+  notificationRetryScheduleMs?: readonly number[];
   notificationConcurrency?: number;
   deliveryConcurrency?: number;
   sweepIntervalMs?: number;
@@ -51,9 +54,21 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
     notificationJob.queue,
     async (job: Job) => {
       const { notificationId } = parseJobPayload("notification.process", job.data);
-      await processNotification({ ...options, ledger }, notificationId);
+      await processNotification(
+        {
+          ...options,
+          ledger,
+          notificationRetryScheduleMs: options.notificationRetryScheduleMs ?? DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS,
+        },
+        notificationId,
+      );
     },
-    { connection: connection(), prefix: options.prefix, concurrency: options.notificationConcurrency ?? 8 },
+    {
+      connection: connection(),
+      prefix: options.prefix,
+      concurrency: options.notificationConcurrency ?? 8,
+      settings: { backoffStrategy: retryLaterBackoff },
+    },
   );
 
   const deliveryJob = JOB_CATALOG["delivery.send"];
@@ -73,17 +88,13 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
       connection: connection(),
       prefix: options.prefix,
       concurrency: options.deliveryConcurrency ?? 16,
-      settings: {
-        // The delay was computed from the database's attempt count by sendDelivery.
-        backoffStrategy: (_attemptsMade: number, _type?: string, error?: Error) =>
-          error instanceof DeliveryRetryError ? error.delayMs : 5_000,
-      },
+      settings: { backoffStrategy: retryLaterBackoff },
     },
   );
 
   for (const worker of [notifications, deliveries]) {
     worker.on("failed", (job, error) => {
-      if (error instanceof DeliveryRetryError) return; // already logged with its outcome
+      if (error instanceof RetryLaterError) return; // already logged with its outcome
       logger.warn({ queue: worker.name, job_id: job?.id, err: error.message }, "job failed");
     });
     worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
@@ -108,4 +119,14 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
       for (const redis of connections) redis.disconnect();
     },
   };
+}
+
+/**
+ * BullMQ's custom backoff for both queues. A RetryLaterError carries the delay its job computed from
+ * the database's attempt count (and wrote down for the sweeper); anything else (the database away
+ * mid-job, say) backs off exponentially from 1 s up to a minute.
+ */
+function retryLaterBackoff(attemptsMade: number, _type?: string, error?: Error): number {
+  if (error instanceof RetryLaterError) return error.delayMs;
+  return Math.min(60_000, 1_000 * 2 ** Math.max(0, attemptsMade - 1));
 }

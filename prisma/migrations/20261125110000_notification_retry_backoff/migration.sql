@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "notifications" ADD COLUMN     "next_attempt_at" TIMESTAMPTZ(3);
