@@ -18,6 +18,8 @@ export const configSchema = z
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/subgate"),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    // Unset by default, so `start:server` and `start:worker` side by side on one machine do not collide.
+    HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
     PUBLIC_BASE_URL: httpUrl.optional(),
     SUBGATE_ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
     SUBGATE_ENCRYPTION_KEY: z.string().optional(),
@@ -54,6 +56,8 @@ export interface GatewayConfig {
   databaseUrl: string;
   redisUrl: string;
   port: number;
+  /** Where a worker-only process answers /healthz and /readyz (0: any free port); null: it serves no HTTP. */
+  healthPort: number | null;
   publicBaseUrl: string;
   adminToken: string | null;
   /** The 32-byte key, already resolved (see encryption-key.ts). */

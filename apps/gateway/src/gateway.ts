@@ -1,5 +1,3 @@
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import { SecretBox, type Logger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { WebhookSender } from "@subgate/delivery";
@@ -8,14 +6,17 @@ import type { StoreModules } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { startWorkers, type RunningWorkers } from "@subgate/worker";
 import type { GatewayConfig } from "./config.ts";
-import { createHttpApp } from "./http-app.ts";
+import { createHealthApp, createHttpApp } from "./http-app.ts";
+import { listen, type HttpListener } from "./http-listener.ts";
 import { createStoreModules } from "./stores.ts";
 
 export type Role = "all" | "server" | "worker";
 
 export interface Gateway {
-  /** The HTTP server's base URL (when this process serves HTTP). */
+  /** The HTTP server's base URL (when this process serves ingress and the API). */
   url: string | null;
+  /** Where /healthz and /readyz answer: the HTTP server, or a worker's HEALTH_PORT; else null. */
+  healthUrl: string | null;
   db: Db;
   producer: JobProducer;
   workers: RunningWorkers | null;
@@ -37,8 +38,8 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
   const ledger = new SubscriptionLedger(db);
   const sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
 
-  let server: Server | null = null;
-  let url: string | null = null;
+  const checkReady = () => readiness(db, producer);
+  let server: HttpListener | null = null;
   if (role !== "worker") {
     const app = createHttpApp({
       db,
@@ -50,13 +51,10 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
       publicBaseUrl: config.publicBaseUrl,
       adminToken: config.adminToken,
       allowPrivateTargets: config.allowPrivateTargets,
-      checkReady: () => readiness(db, producer),
+      checkReady,
     });
-    server = await new Promise<Server>((resolve, reject) => {
-      const listening = app.listen(config.port, "0.0.0.0", () => resolve(listening)).once("error", reject);
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    logger.info({ url, public_base_url: config.publicBaseUrl }, "http server listening");
+    server = await listen(app, config.port);
+    logger.info({ url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
   }
 
   const workers =
@@ -78,18 +76,28 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
         })
       : null;
 
+  // Orchestrators probe worker-only processes too: they get the probes, never ingress or the API.
+  // Started after the workers, so a ready answer means jobs are being taken.
+  if (role === "worker" && config.healthPort !== null) {
+    server = await listen(createHealthApp({ logger, checkReady }), config.healthPort);
+    logger.info({ url: server.url }, "health server listening");
+  }
+
   return {
-    url,
+    url: role !== "worker" ? (server?.url ?? null) : null,
+    healthUrl: server?.url ?? null,
     db,
     producer,
     workers,
     async close() {
       if (server) {
-        const closing = new Promise<void>((resolve) => server?.close(() => resolve()));
-        server.closeIdleConnections();
-        await closing;
+        await server.close();
+        logger.info("http server closed");
       }
-      await workers?.close();
+      if (workers) {
+        logger.info("stopping workers: waiting for jobs in flight");
+        await workers.close();
+      }
       await producer.close();
       await sender.close();
       await db.$disconnect();

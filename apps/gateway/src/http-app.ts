@@ -1,13 +1,15 @@
-import express, { type Express, type NextFunction, type Request, type Response } from "express";
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
 import { createApiRouter, errorHandler, notFoundHandler, type ApiOptions } from "@subgate/api";
 import type { Logger } from "@subgate/core";
 import { createIngressRouter, type IngressOptions } from "@subgate/ingress";
 
-export interface HttpAppOptions extends ApiOptions, IngressOptions {
+export interface HealthAppOptions {
   logger: Logger;
   /** Readiness: resolves when PostgreSQL and Redis both answer. */
   checkReady(): Promise<Record<string, "ok" | string>>;
 }
+
+export interface HttpAppOptions extends ApiOptions, IngressOptions, HealthAppOptions {}
 
 /** Ingress URLs carry their token in the path; logs show the route, never the token. */
 function loggedPath(req: Request): string {
@@ -28,7 +30,17 @@ function requestLog(logger: Logger) {
   };
 }
 
+/** The HTTP server: probes, store ingress and the API. */
 export function createHttpApp(options: HttpAppOptions): Express {
+  return buildApp(options, [createIngressRouter(options), createApiRouter(options)]);
+}
+
+/** A worker-only process's HTTP (on HEALTH_PORT): the same probes and nothing else. */
+export function createHealthApp(options: HealthAppOptions): Express {
+  return buildApp(options, []);
+}
+
+function buildApp(options: HealthAppOptions, routers: Router[]): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -43,8 +55,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", checks });
   });
 
-  app.use(createIngressRouter(options));
-  app.use(createApiRouter(options));
+  for (const router of routers) app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

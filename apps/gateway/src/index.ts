@@ -2,4 +2,5 @@ export * from "./config.ts";
 export * from "./encryption-key.ts";
 export * from "./gateway.ts";
 export * from "./http-app.ts";
+export * from "./http-listener.ts";
 export * from "./stores.ts";

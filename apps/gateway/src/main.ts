@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
     port: env.PORT,
+    healthPort: env.HEALTH_PORT ?? null,
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
     adminToken: env.SUBGATE_ADMIN_TOKEN ?? null,
     encryptionKey: encryption.key,

@@ -36,6 +36,7 @@ describe("parseEnv", () => {
       STRIPE_API_BASE_URL: "https://api.stripe.com",
     });
     expect(env.PUBLIC_BASE_URL).toBeUndefined();
+    expect(env.HEALTH_PORT).toBeUndefined();
     expect(env.SUBGATE_ADMIN_TOKEN).toBeUndefined();
     expect(env.SUBGATE_ENCRYPTION_KEY).toBeUndefined();
     expect(env.WEBHOOK_RETRY_SCHEDULE).toEqual([...DEFAULT_RETRY_SCHEDULE_MS]);
@@ -46,6 +47,7 @@ describe("parseEnv", () => {
       DATABASE_URL: "postgres://u:p@db.internal:5433/x",
       REDIS_URL: "rediss://cache.internal:6380",
       PORT: "8080",
+      HEALTH_PORT: "8081",
       PUBLIC_BASE_URL: "https://subgate.example.com",
       SUBGATE_ADMIN_TOKEN: "a-long-admin-token",
       WEBHOOK_ALLOW_PRIVATE_TARGETS: "true",
@@ -55,6 +57,7 @@ describe("parseEnv", () => {
       DATABASE_URL: "postgres://u:p@db.internal:5433/x",
       REDIS_URL: "rediss://cache.internal:6380",
       PORT: 8080,
+      HEALTH_PORT: 8081,
       PUBLIC_BASE_URL: "https://subgate.example.com",
       SUBGATE_ADMIN_TOKEN: "a-long-admin-token",
       WEBHOOK_ALLOW_PRIVATE_TARGETS: true,
@@ -67,6 +70,8 @@ describe("parseEnv", () => {
     ["PORT", "70000"],
     ["PORT", "-1"],
     ["PORT", "80.5"],
+    ["HEALTH_PORT", "abc"],
+    ["HEALTH_PORT", "70000"],
     ["DATABASE_URL", "mysql://root@127.0.0.1/subgate"],
     ["REDIS_URL", "127.0.0.1:6379"],
     ["WEBHOOK_RETRY_SCHEDULE", "5s,soon"],
@@ -107,6 +112,13 @@ describe("parseEnv", () => {
       return;
     }
     expect(port).toBe(3000);
+  });
+
+  // Unset means a worker-only process serves no HTTP, so `start:server` and `start:worker` side by
+  // side on one machine do not compete for a port.
+  it("leaves HEALTH_PORT unset when it is empty, and accepts 0 (any free port)", () => {
+    expect(parseEnv({ HEALTH_PORT: "" }).HEALTH_PORT).toBeUndefined();
+    expect(parseEnv({ HEALTH_PORT: "0" }).HEALTH_PORT).toBe(0);
   });
 
   it("does not echo a rejected admin token", () => {

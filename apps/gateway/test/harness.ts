@@ -30,6 +30,7 @@ export async function createTestEnvironment(overrides: Partial<GatewayConfig> = 
     databaseUrl: database.url,
     redisUrl: REDIS_URL,
     port: 0,
+    healthPort: null,
     publicBaseUrl: "http://subgate.test",
     adminToken: ADMIN_TOKEN,
     encryptionKey: generateKey(),
@@ -77,6 +78,9 @@ export async function createTestEnvironment(overrides: Partial<GatewayConfig> = 
   };
 }
 
+/** What the helpers below need of a gateway: its URL (an in-process Gateway, or a spawned one's). */
+export type GatewayUrl = Pick<Gateway, "url">;
+
 /** A small JSON HTTP client for the gateway's API. */
 export function apiClient(baseUrl: string, token: string) {
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -98,7 +102,7 @@ export function apiClient(baseUrl: string, token: string) {
 
 /** Posts a raw body to an ingress URL (rewritten from the public base URL to the test server). */
 export async function postToIngress(
-  gateway: Gateway,
+  gateway: GatewayUrl,
   publicUrl: string,
   body: string,
   headers: Record<string, string> = {},
@@ -116,7 +120,7 @@ export async function postToIngress(
 export const STRIPE_SECRET = "whsec_test_secret_for_subgate";
 
 /** Creates an app with a Stripe secret through the admin API; returns its id, key and ingress URL. */
-export async function createStripeApp(gateway: Gateway, secrets: string[] = [STRIPE_SECRET]) {
+export async function createStripeApp(gateway: GatewayUrl, secrets: string[] = [STRIPE_SECRET]) {
   const admin = apiClient(gateway.url as string, ADMIN_TOKEN);
   const created = await admin.post("/v1/apps", { name: "Test App", stripe: { webhook_secrets: secrets } });
   if (created.status !== 201) throw new Error(`create app: ${created.status} ${JSON.stringify(created.body)}`);
@@ -129,7 +133,7 @@ export async function createStripeApp(gateway: Gateway, secrets: string[] = [STR
 }
 
 /** Signs an event as Stripe would and posts it to the app's Stripe ingress URL. */
-export function sendStripeEvent(gateway: Gateway, ingressUrl: string, event: Record<string, unknown>, secret = STRIPE_SECRET) {
+export function sendStripeEvent(gateway: GatewayUrl, ingressUrl: string, event: Record<string, unknown>, secret = STRIPE_SECRET) {
   const body = JSON.stringify(event);
   return postToIngress(gateway, ingressUrl, body, { "stripe-signature": signStripePayload(body, secret) });
 }
