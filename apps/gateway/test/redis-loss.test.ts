@@ -57,3 +57,44 @@ describe("Redis losing its data while work is pending", () => {
     expect(await worker.db.event.count({ where: { appId: app.appId } })).toBe(3);
   });
 });
+
+describe("Redis unreachable when a notification arrives", () => {
+  let env: TestEnvironment;
+  const receiver = new WebhookReceiver();
+
+  beforeAll(async () => {
+    env = await createTestEnvironment();
+    await receiver.start();
+  });
+  afterAll(async () => {
+    await env.close();
+    await receiver.close();
+  });
+
+  it("the ingress still stores it and answers 200; a worker on a working Redis processes it through the sweeper", async () => {
+    // The server process sees no Redis at all (nothing listens on port 9); PostgreSQL is fine.
+    const realRedis = env.config.redisUrl;
+    env.config.redisUrl = "redis://127.0.0.1:9";
+    const server = await env.start("server");
+    env.config.redisUrl = realRedis;
+
+    const app = await createStripeApp(server);
+    await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
+    await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_no_redis" });
+    const answer = await sendStripeEvent(server, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_no_redis", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
+    expect(answer.status).toBe(200);
+    expect(answer.body.status).toBe("stored");
+
+    const ready = await fetch(`${server.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks).toMatchObject({ postgres: "ok", redis: expect.stringMatching(/^unavailable/) });
+    const stored = await server.db.notification.findFirstOrThrow({ where: { appId: app.appId } });
+    expect(stored.state).toBe("pending");
+
+    const worker = await env.start("worker");
+    await receiver.waitFor((r) => r.delivered.length === 1);
+    expect(JSON.parse(receiver.delivered[0]?.body ?? "{}").event.type).toBe("CANCELLATION");
+    const processed = await worker.db.notification.findUniqueOrThrow({ where: { id: stored.id } });
+    expect(processed.state).toBe("processed");
+  });
+});
