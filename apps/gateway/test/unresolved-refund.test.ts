@@ -116,7 +116,7 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
     });
 
     const done = await gateway.db.notification.findUniqueOrThrow({ where: { id: unresolved.id } });
-    expect(done.state).toBe("processed");
+    expect(done).toMatchObject({ state: "processed", lastError: null, nextAttemptAt: null });
     // The first (keyless) try, three failed lookups, and the one that worked.
     expect(done.attempts).toBe(5);
     expect(stripeApi.requests.map((request) => request.status)).toEqual([500, 500, 500, 200]);

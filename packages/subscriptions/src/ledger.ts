@@ -152,6 +152,7 @@ async function finish(
       state,
       normalized: JSON.parse(JSON.stringify(normalized)),
       processedAt: new Date(),
+      nextAttemptAt: null,
       environment: extra.environment ?? notification.environment,
       subscriptionKey: extra.subscriptionKey ?? notification.subscriptionKey,
       lastError: extra.lastError ?? null,
