@@ -144,6 +144,27 @@ describe("Stripe verify", () => {
     expect(error.reason).toMatch(/not of the form/);
   });
 
+  it("refuses a signature dated more than the tolerance ahead, and accepts one within it (clock skew)", async () => {
+    const receivedAt = new Date();
+    const ahead = (seconds: number) =>
+      signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { signedAt: new Date(receivedAt.getTime() + seconds * 1000), receivedAt });
+    const error = await refusal(adapter.verify(ahead(301), config));
+    expect(error.failure).toBe("unauthenticated");
+    expect(error.reason).toMatch(/more than 300 s ahead/);
+    await expect(adapter.verify(ahead(299), config)).resolves.toMatchObject({ storeNotificationId: "evt_1QmZzK2Hq2Lk9TbVverify1" });
+    // Dated ahead is refused whatever the body: a bad body does not turn it into a 400.
+    const notJson = await refusal(
+      adapter.verify(signedRequest("not json", WEBHOOK_SECRET, { signedAt: new Date(receivedAt.getTime() + 301_000), receivedAt }), config),
+    );
+    expect(notJson.failure).toBe("unauthenticated");
+  });
+
+  it.each(["t=0,v1=", "t=1,v1", "v1=,t=5", "t=,v1=,v1="])("refuses the header %s as unauthenticated, not as a bad body", async (header) => {
+    const request = signedRequest(subscriptionEventBody, WEBHOOK_SECRET);
+    const error = await refusal(adapter.verify({ ...request, headers: { "stripe-signature": header } }, config));
+    expect(error.failure).toBe("unauthenticated");
+  });
+
   it("refuses everything when the app has no secret configured", async () => {
     const error = await refusal(adapter.verify(signedRequest(subscriptionEventBody, WEBHOOK_SECRET), { webhookSecrets: [], apiKey: null }));
     expect(error.failure).toBe("unauthenticated");

@@ -9,6 +9,7 @@ type Attempt =
   | { outcome: "verified"; event: unknown }
   | { outcome: "mismatch" }
   | { outcome: "too_old" }
+  | { outcome: "from_the_future" }
   | { outcome: "bad_header" }
   | { outcome: "not_an_event"; reason: string };
 
@@ -34,7 +35,7 @@ function tryConstructEvent(
       // Tolerance counts to when subgate received the request, not to when this code runs.
       request.receivedAt.getTime(),
     );
-    return { outcome: "verified", event };
+    return signedAhead(request, header, toleranceSeconds) ? { outcome: "from_the_future" } : { outcome: "verified", event };
   } catch (error) {
     if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
       // The SDK checks the timestamp only after a signature matched this secret.
@@ -47,17 +48,30 @@ function tryConstructEvent(
       }
       return { outcome: "mismatch" };
     }
-    if (error instanceof SyntaxError) {
-      return { outcome: "not_an_event", reason: "signature verifies, but the body is not JSON" };
-    }
-    const detail = error instanceof Error ? error.message : String(error);
+    const notJson = error instanceof SyntaxError;
+    const thin = error instanceof Error && /thin event/i.test(error.message);
+    // Anything else is thrown before a signature matched (a `v1=` without a value makes the SDK's
+    // comparison throw a plain Error): the header proves nothing.
+    if (!notJson && !thin) return { outcome: "bad_header" };
+    if (signedAhead(request, header, toleranceSeconds)) return { outcome: "from_the_future" };
     return {
       outcome: "not_an_event",
-      reason: /thin event/i.test(detail)
-        ? "signature verifies, but the body is a thin (v2) event notification; subgate needs snapshot events"
-        : `signature verifies, but the body is not a Stripe event: ${detail}`,
+      reason: notJson
+        ? "signature verifies, but the body is not JSON"
+        : "signature verifies, but the body is a thin (v2) event notification; subgate needs snapshot events",
     };
   }
+}
+
+/**
+ * The SDK bounds only a signature's age. One dated more than the tolerance ahead of the request
+ * could be replayed until then, and Stripe's clock never produces it: it is refused like an old one.
+ * Called once a signature matched, so the header's `t=` is authentic.
+ */
+function signedAhead(request: IncomingRequest, header: string, toleranceSeconds: number): boolean {
+  const match = /(?:^|,)\s*t=(\d+)\s*(?:,|$)/.exec(header);
+  if (match?.[1] === undefined) return false;
+  return Number(match[1]) - request.receivedAt.getTime() / 1000 > toleranceSeconds;
 }
 
 /**
@@ -82,7 +96,7 @@ export function verifyStripeRequest(
     throw new VerificationError("malformed", "empty body: expected a Stripe event");
   }
 
-  let tooOld = false;
+  let outsideTolerance: "too_old" | "from_the_future" | null = null;
   for (const [secretIndex, secret] of config.webhookSecrets.entries()) {
     if (secret.trim() === "") continue;
     const attempt = tryConstructEvent(request, header, secret, toleranceSeconds);
@@ -97,7 +111,8 @@ export function verifyStripeRequest(
           "Stripe-Signature header is not of the form t=<timestamp>,v1=<signature>",
         );
       case "too_old":
-        tooOld = true;
+      case "from_the_future":
+        outsideTolerance = attempt.outcome;
         break;
       case "mismatch":
         break;
@@ -105,9 +120,11 @@ export function verifyStripeRequest(
   }
   throw new VerificationError(
     "unauthenticated",
-    tooOld
+    outsideTolerance === "too_old"
       ? `signature timestamp is outside the ${toleranceSeconds} s tolerance (replayed or delayed request)`
-      : `signature does not match any of the ${configured} configured Stripe webhook secret(s)`,
+      : outsideTolerance === "from_the_future"
+        ? `signature timestamp is more than ${toleranceSeconds} s ahead of subgate's clock`
+        : `signature does not match any of the ${configured} configured Stripe webhook secret(s)`,
   );
 }
 
