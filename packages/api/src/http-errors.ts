@@ -24,12 +24,19 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
-  const { type, status } = (error ?? {}) as { type?: string; status?: number };
+  // The router could not percent-decode a path parameter (`/v1/apps/%ff`): the caller's URL, not a bug.
+  if (error instanceof URIError) return new AppError("bad_request", "the URL path is not valid percent-encoding");
+  const { type, status, expose } = (error ?? {}) as { type?: string; status?: number; expose?: boolean };
   // body-parser's errors carry a `type`.
   if (type === "entity.parse.failed") return new AppError("malformed_body", "the body is not valid JSON");
   if (type === "entity.too.large" || status === 413) return new AppError("payload_too_large", "the body is too large");
   if (type === "charset.unsupported" || type === "encoding.unsupported") {
     return new AppError("unsupported_media_type", "unsupported body encoding");
+  }
+  // Any other client error body-parser reports (data that does not inflate for its Content-Encoding,
+  // a body shorter than its Content-Length, an aborted upload) has no `type`: the body is unreadable.
+  if (expose === true && typeof status === "number" && status >= 400 && status < 500) {
+    return new AppError("malformed_body", "the request body could not be read");
   }
   if (isUnavailableError(error)) return new AppError("service_unavailable", "storage is unavailable; retry later");
   return new AppError("internal", "internal error");

@@ -1,4 +1,5 @@
-import express, { Router } from "express";
+import express, { Router, type NextFunction, type Request, type Response } from "express";
+import { AppError } from "@subgate/core";
 import { authenticate } from "./auth.ts";
 import { appsRouter } from "./apps.ts";
 import type { ApiOptions } from "./context.ts";
@@ -9,10 +10,15 @@ import { webhooksRouter } from "./webhooks.ts";
 /** Everything under `/v1`: JSON bodies up to 100 KB, bearer authentication, then the resources. */
 export function createApiRouter(options: ApiOptions): Router {
   const router = Router();
-  router.use("/v1", express.json({ limit: "100kb" }), authenticate(options.db, options.adminToken));
+  router.use("/v1", express.json({ limit: "100kb" }), authenticate(options.db, options.adminToken), refuseNulInPath);
   router.use(appsRouter(options));
   router.use(statusRouter(options));
   router.use(subscriptionsRouter(options));
   router.use(webhooksRouter(options));
   return router;
+}
+
+/** PostgreSQL text cannot hold NUL, so no id has one: a path with `%00` names nothing and must reach no query. */
+function refuseNulInPath(req: Request, _res: Response, next: NextFunction): void {
+  next(req.path.includes("%00") ? new AppError("not_found", "no such resource") : undefined);
 }

@@ -35,11 +35,19 @@ const SECRET_FIELDS: Record<StoreBlock, readonly string[]> = {
   stripe: ["webhook_secrets", "api_key"],
 };
 
+/**
+ * A store block passed through as sent; mergeStoreBlock validates it strictly. (z.record would copy it
+ * and silently drop a `__proto__` key instead of refusing it like any other unknown field.)
+ */
+const storeBlockInput = z.custom<Record<string, unknown>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+  message: "expected an object",
+});
+
 /** Store blocks as given in a request: partial on PATCH, where `null` clears an optional field. */
 export const storeBlocksSchema = z.object({
-  apple: z.record(z.string(), z.unknown()).optional(),
-  google: z.record(z.string(), z.unknown()).optional(),
-  stripe: z.record(z.string(), z.unknown()).optional(),
+  apple: storeBlockInput.optional(),
+  google: storeBlockInput.optional(),
+  stripe: storeBlockInput.optional(),
 });
 
 export interface SplitConfig {
