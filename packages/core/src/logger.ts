@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger } from "pino";
 
@@ -22,12 +22,10 @@ export const REDACTED_PATHS = [
   "*.token",
 ];
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
-    level: "info",
-    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    ...options,
-  });
+/** JSON lines to stdout, or to `destination` (tests read what would have been printed). */
+export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
+  const settings: LoggerOptions = { level: "info", redact: { paths: REDACTED_PATHS, censor: "[redacted]" }, ...options };
+  return destination ? pino(settings, destination) : pino(settings);
 }
 
 /** A logger that drops everything: for tests and library defaults. */
