@@ -132,6 +132,34 @@ export async function createStripeApp(gateway: GatewayUrl, secrets: string[] = [
   };
 }
 
+/**
+ * An app whose webhooks go to `receiver`, tracking one Stripe subscription. `send` posts a signed
+ * event and waits until the receiver has had `deliveredAfter` deliveries in all.
+ */
+export async function createTrackedStripeApp(
+  gateway: GatewayUrl,
+  receiver: WebhookReceiver,
+  options: { subscriptionId: string; apiKey?: string },
+) {
+  const admin = apiClient(gateway.url as string, ADMIN_TOKEN);
+  const stripe = { webhook_secrets: [STRIPE_SECRET], ...(options.apiKey ? { api_key: options.apiKey } : {}) };
+  const created = await admin.post("/v1/apps", { name: "Tracked", stripe });
+  if (created.status !== 201) throw new Error(`create app: ${created.status} ${JSON.stringify(created.body)}`);
+  const appId = created.body.id as string;
+  const stripeUrl = created.body.ingress.stripe.url as string;
+  const api = apiClient(gateway.url as string, created.body.api_key as string);
+  const webhook = await api.post(`/v1/apps/${appId}/webhooks`, { url: receiver.url });
+  if (webhook.status !== 201) throw new Error(`register webhook: ${webhook.status} ${JSON.stringify(webhook.body)}`);
+  const tracked = await api.post(`/v1/apps/${appId}/subscriptions`, { store: "stripe", store_subscription_id: options.subscriptionId });
+  if (tracked.status !== 201) throw new Error(`track: ${tracked.status} ${JSON.stringify(tracked.body)}`);
+  const send = async (event: Record<string, unknown>, deliveredAfter: number) => {
+    const answer = await sendStripeEvent(gateway, stripeUrl, event);
+    if (answer.status !== 200) throw new Error(`ingress: ${answer.status} ${JSON.stringify(answer.body)}`);
+    await receiver.waitFor((r) => r.delivered.length >= deliveredAfter);
+  };
+  return { appId, api, stripeUrl, subscriptionId: tracked.body.id as string, send };
+}
+
 /** Signs an event as Stripe would and posts it to the app's Stripe ingress URL. */
 export function sendStripeEvent(gateway: GatewayUrl, ingressUrl: string, event: Record<string, unknown>, secret = STRIPE_SECRET) {
   const body = JSON.stringify(event);

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "@subgate/core";
-import { chargeObject, stripeEvent } from "@subgate/testing/stripe-objects";
+import { refundEvent } from "@subgate/testing/stripe-objects";
 import { eventually, signStripePayload, subscriptionEvent, WebhookReceiver } from "@subgate/testing";
 import { startGateway, type Gateway } from "../src/gateway.ts";
 import { ADMIN_TOKEN, apiClient, createTestEnvironment, postToIngress, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
@@ -61,7 +61,7 @@ describe("the gateway's logs", () => {
     const cancel = subscriptionEvent({ subscriptionId: "sub_secrets", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
     expect((await send(cancel, STRIPE_SECRET)).status).toBe(200);
     expect((await send(cancel, "whsec_some_attacker_guess", { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(401);
-    const refund = stripeEvent({ shape: "legacy", type: "charge.refunded", object: chargeObject({ shape: "legacy" }), previous: { amount_refunded: 0 } });
+    const refund = refundEvent("legacy");
     expect((await send(refund, STRIPE_SECRET)).status).toBe(200);
 
     // A failed then a successful webhook attempt, and a refund whose lookup could not reach Stripe.

@@ -1,8 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, WebhookReceiver } from "@subgate/testing";
-import { chargeObject, FEB_1, invoiceObject, PRO_MONTHLY, stripeEvent, SUBSCRIPTION_ID } from "@subgate/testing/stripe-objects";
+import { eventually, LocalStripeApi, WebhookReceiver } from "@subgate/testing";
+import { PRO_MONTHLY, refundEvent, SUBSCRIPTION_ID } from "@subgate/testing/stripe-objects";
 import type { Gateway } from "../src/gateway.ts";
 import { createStripeApp, createTestEnvironment, sendStripeEvent, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
 
@@ -12,45 +10,9 @@ import { createStripeApp, createTestEnvironment, sendStripeEvent, STRIPE_SECRET,
  * while Stripe's API is failing" (retried with backoff, never dropped) to its CANCELLATION webhook.
  */
 
-const INVOICE_ID = "in_1QmZy82Hq2Lk9TbVrenew";
 const API_KEY = "rk_test_51QmZx4Hq2Lk9TbVsubgateRefunds";
 
-/** A local Stripe API: fails with 500 `failuresLeft` times, then serves the invoice. */
-class FakeStripeApi {
-  failuresLeft = 0;
-  readonly requests: { path: string; status: number }[] = [];
-  private server: Server | null = null;
-  url = "";
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const path = new URL(req.url ?? "/", "http://localhost").pathname;
-      let status = 404;
-      let body: unknown = { error: { type: "invalid_request_error", message: `no route ${path}` } };
-      if (path === `/v1/invoices/${INVOICE_ID}` && req.headers.authorization === `Bearer ${API_KEY}`) {
-        if (this.failuresLeft > 0) {
-          this.failuresLeft -= 1;
-          status = 500;
-          body = { error: { type: "api_error", message: "An unknown error occurred" } };
-        } else {
-          status = 200;
-          body = invoiceObject({ shape: "legacy", id: INVOICE_ID });
-        }
-      }
-      this.requests.push({ path, status });
-      res.writeHead(status, { "content-type": "application/json", "request-id": "req_local" });
-      res.end(JSON.stringify(body));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  async close(): Promise<void> {
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-}
-
-const stripeApi = new FakeStripeApi();
+const stripeApi = new LocalStripeApi(API_KEY);
 const receiver = new WebhookReceiver();
 let env: TestEnvironment;
 let gateway: Gateway;
@@ -73,13 +35,7 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
     const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: SUBSCRIPTION_ID });
     expect(tracked.status).toBe(201);
 
-    const refund = stripeEvent({
-      shape: "legacy",
-      type: "charge.refunded",
-      object: chargeObject({ shape: "legacy", invoiceId: INVOICE_ID }),
-      previous: { amount_refunded: 0, refunded: false },
-      created: FEB_1 + 86_400,
-    });
+    const refund = refundEvent("legacy");
     expect((await sendStripeEvent(gateway, app.stripeUrl, refund)).status).toBe(200);
 
     const unresolved = await eventually(async () => {
@@ -126,13 +82,7 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
 
   it("changing another store's configuration reopens nothing", async () => {
     const app = await createStripeApp(gateway);
-    const refund = stripeEvent({
-      shape: "legacy",
-      id: "evt_1QmZzK2Hq2Lk9TbVotherStore",
-      type: "charge.refunded",
-      object: chargeObject({ shape: "legacy", invoiceId: INVOICE_ID }),
-      previous: { amount_refunded: 0, refunded: false },
-    });
+    const refund = refundEvent("legacy", { id: "evt_1QmZzK2Hq2Lk9TbVotherStore" });
     expect((await sendStripeEvent(gateway, app.stripeUrl, refund, STRIPE_SECRET)).status).toBe(200);
     const row = await eventually(async () => {
       const found = await gateway.db.notification.findFirst({ where: { appId: app.appId } });

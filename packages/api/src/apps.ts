@@ -1,7 +1,7 @@
 import { Router } from "express";
 import { z } from "zod";
 import { AppError, hashApiKey, newId, newToken } from "@subgate/core";
-import type { Db, Tx } from "@subgate/db";
+import { lockStoreConfig, type Db, type Tx } from "@subgate/db";
 import { ingressUrl } from "@subgate/ingress";
 import { STORES, type Store } from "@subgate/schema";
 import { requireAdmin, requireAppAccess } from "./auth.ts";
@@ -35,6 +35,9 @@ export function appsRouter(options: ApiOptions): Router {
       const input = blocks[block];
       if (!input) continue;
       const store = STORE_BLOCKS[block];
+      // Exclusive: a worker deciding "unresolved" on the old configuration finishes first (and is
+      // then reopened below), or sees this change and processes its notification again.
+      await lockStoreConfig(tx, appId, store, "exclusive");
       const row = await tx.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
       const merged = mergeStoreBlock(block, row ? openStored(secretBox, row) : null, input);
       const data = { settings: merged.settings as object, secretsEncrypted: secretBox.sealJson(merged.secrets) };

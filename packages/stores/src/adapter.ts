@@ -62,7 +62,12 @@ export interface StoredNotification {
 
 /**
  * The result of normalizing one notification.
- * - `subscription`: concerns one subscription; `state` is what the store says at `storeEventAt`.
+ * - `subscription`: concerns one subscription. `state` is what the store says the subscription's
+ *   state is at `storeEventAt`, as a whole: every field the notification knows, or an empty patch
+ *   when it carries no state (a Stripe refund or invoice). The ledger applies a state only when no
+ *   newer one was applied, so a patch of a few fields must not be sent as if it were the whole.
+ *   `stateRank` orders notifications of one subscription that share a store time (Stripe's times
+ *   are whole seconds): the higher is later in the subscription's life; 0 where the clock suffices.
  * - `test`: a store's TEST notification; concerns no subscription.
  * - `unresolved`: concerns a subscription subgate cannot identify without more configuration
  *   (a Stripe refund without the app's API key); stored and reported, never guessed.
@@ -75,6 +80,7 @@ export type Normalized =
       environment: Environment;
       storeEventAt: Date;
       state: SubscriptionStatePatch;
+      stateRank: number;
       events: EventDraftInput[];
     }
   | { kind: "test"; environment: Environment; storeEventAt: Date }

@@ -17,6 +17,8 @@ export type StoreModules = Partial<Record<Store, StoreModule<any>>>;
 export interface LoadedStoreConfig<Config = unknown> {
   module: StoreModule<Config>;
   config: Config;
+  /** When the configuration was last changed: what a decision taken with it is valid for. */
+  version: Date;
 }
 
 /**
@@ -35,5 +37,5 @@ export async function loadStoreConfig(
   const row = await db.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
   if (!row) return null;
   const secrets = secretBox.openJson(row.secretsEncrypted) as Record<string, unknown>;
-  return { module, config: module.toAdapterConfig(row.settings as Record<string, unknown>, secrets) };
+  return { module, config: module.toAdapterConfig(row.settings as Record<string, unknown>, secrets), version: row.updatedAt };
 }

@@ -9,8 +9,7 @@ import {
   SUBSCRIPTION_ID,
   chargeObject,
   invoiceObject,
-  stripeEvent,
-  type PayloadShape,
+  refundEvent,
 } from "@subgate/testing/stripe-objects";
 import { storedNotification } from "./fixtures/stripe-requests.ts";
 
@@ -64,15 +63,6 @@ beforeEach(() => {
 
 const withKey: StripeConfig = { webhookSecrets: ["whsec_unused"], apiKey: API_KEY };
 
-function refundEvent(shape: PayloadShape, charge = chargeObject({ shape })) {
-  return stripeEvent({
-    shape,
-    type: "charge.refunded",
-    object: charge,
-    previous: { amount_refunded: 0, refunded: false },
-    created: FEB_1 + 86_400,
-  });
-}
 
 function normalize(event: Record<string, unknown>, config: StripeConfig = withKey): Promise<Normalized> {
   return createStripeAdapter({ apiBaseUrl: baseUrl }).normalize(storedNotification(event), config);
@@ -103,6 +93,7 @@ const expectedRefund: Normalized = {
   environment: "sandbox",
   storeEventAt: new Date((FEB_1 + 86_400) * 1000),
   state: {},
+  stateRank: 1,
   events: [
     {
       type: "CANCELLATION",
@@ -184,7 +175,7 @@ describe("charge.refunded subscription lookup", () => {
 
   it("a charge with neither invoice nor payment intent → unresolved without a request", async () => {
     const charge = chargeObject({ shape: "basil", paymentIntentId: null });
-    const result = await normalize(refundEvent("basil", charge));
+    const result = await normalize(refundEvent("basil", { charge }));
     expect(result).toMatchObject({ kind: "unresolved", reason: expect.stringMatching(/neither an invoice nor a payment intent/) });
     expect(requests).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import { newId } from "@subgate/core";
-import type { Db, Environment as DbEnvironment, Notification, Subscription, Tx } from "@subgate/db";
+import { lockStoreConfig, type Db, type Environment as DbEnvironment, type Notification, type Prisma, type Subscription, type Tx } from "@subgate/db";
 import type { Environment, Store } from "@subgate/schema";
 import type { Normalized } from "@subgate/stores";
 import { recordEvents, type DueDelivery } from "./fan-out.ts";
@@ -39,8 +39,13 @@ export class SubscriptionLedger {
   /**
    * Records what processing a pending notification produced. A notification that is no longer
    * pending (a duplicate job) is left alone and yields nothing.
+   *
+   * `storeConfigVersion` is the version of the app's store configuration the normalization used
+   * (null: there was none). An `unresolved` outcome is only recorded while that is still the
+   * configuration; if it changed meanwhile, StoreConfigChangedError leaves the notification pending,
+   * to be processed again with the new one (the change reopens only what is already unresolved).
    */
-  async recordNotification(notificationId: string, normalized: Normalized): Promise<DueDelivery[]> {
+  async recordNotification(notificationId: string, normalized: Normalized, storeConfigVersion?: Date | null): Promise<DueDelivery[]> {
     return this.db.$transaction(
       async (tx) => {
         const notification = await lockPendingNotification(tx, notificationId);
@@ -49,6 +54,7 @@ export class SubscriptionLedger {
           case "test":
             return recordTest(tx, notification, normalized.environment, normalized.storeEventAt);
           case "unresolved":
+            if (storeConfigVersion !== undefined) await assertStoreConfigUnchanged(tx, notification, storeConfigVersion);
             await finish(tx, notification, "unresolved", normalized, { lastError: normalized.reason, environment: normalized.environment });
             return [];
           case "ignored":
@@ -124,7 +130,25 @@ export class SubscriptionLedger {
 
 /** JSON round trip turns the Date of a stored normalization into a string. */
 function revive(normalized: SubscriptionNormalized): SubscriptionNormalized {
-  return { ...normalized, storeEventAt: new Date(normalized.storeEventAt) };
+  return { ...normalized, storeEventAt: new Date(normalized.storeEventAt), stateRank: normalized.stateRank ?? 0 };
+}
+
+/** See `recordNotification`: the configuration changed while the notification was normalized. */
+export class StoreConfigChangedError extends Error {
+  override readonly name = "StoreConfigChangedError";
+}
+
+async function assertStoreConfigUnchanged(tx: Tx, notification: Notification, version: Date | null): Promise<void> {
+  // Shared: a configuration change (exclusive) either committed before, and is seen here, or waits
+  // until this transaction has recorded `unresolved`, and then reopens it.
+  await lockStoreConfig(tx, notification.appId, notification.store, "shared");
+  const row = await tx.storeConfig.findUnique({
+    where: { appId_store: { appId: notification.appId, store: notification.store } },
+    select: { updatedAt: true },
+  });
+  if ((row?.updatedAt.getTime() ?? null) !== (version?.getTime() ?? null)) {
+    throw new StoreConfigChangedError(`the app's ${notification.store} configuration changed while notification ${notification.id} was processed`);
+  }
 }
 
 async function lockPendingNotification(tx: Tx, id: string): Promise<Notification | null> {
@@ -166,7 +190,11 @@ async function applyToSubscription(
   notification: Notification,
   normalized: SubscriptionNormalized,
 ): Promise<DueDelivery[]> {
-  const stale = isStale(normalized.storeEventAt, subscription.stateAt);
+  const state = stateColumns(normalized.state);
+  // A notification that says nothing about the state (a refund, an invoice) neither changes it nor
+  // claims it is newer: otherwise a late, older state change would be mistaken for a stale one.
+  const carriesState = Object.keys(state).length > 0;
+  const stale = isStale({ at: normalized.storeEventAt, rank: normalized.stateRank }, { at: subscription.stateAt, rank: subscription.stateRank });
   const deliveries = await recordEvents(
     tx,
     {
@@ -182,18 +210,17 @@ async function applyToSubscription(
   );
   // An older notification's events are still recorded and sent (their sequence marks them stale),
   // but its state never overwrites the newer state already applied.
-  if (!stale) {
-    const lastEvent = normalized.events.at(-1);
-    await tx.subscription.update({
-      where: { id: subscription.id },
-      data: {
-        ...stateColumns(normalized.state),
-        environment: normalized.environment,
-        stateAt: normalized.storeEventAt,
-        ...(lastEvent ? { lastEventType: lastEvent.type, lastEventAt: new Date(lastEvent.event_timestamp_ms) } : {}),
-      },
-    });
+  const data: Prisma.SubscriptionUpdateInput = {};
+  if (carriesState && !stale) {
+    Object.assign(data, state, { environment: normalized.environment, stateAt: normalized.storeEventAt, stateRank: normalized.stateRank });
+  } else if (subscription.environment === null) {
+    data.environment = normalized.environment;
   }
+  const lastEvent = normalized.events.at(-1);
+  if (lastEvent && (subscription.lastEventAt === null || lastEvent.event_timestamp_ms >= subscription.lastEventAt.getTime())) {
+    Object.assign(data, { lastEventType: lastEvent.type, lastEventAt: new Date(lastEvent.event_timestamp_ms) });
+  }
+  if (Object.keys(data).length > 0) await tx.subscription.update({ where: { id: subscription.id }, data });
   await markReceived(tx, notification, normalized.environment, "lastReceivedAt");
   await finish(tx, notification, "processed", normalized, {
     environment: normalized.environment,

@@ -26,7 +26,18 @@ export function stateColumns(patch: SubscriptionStatePatch): SubscriptionStateCo
   return Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== undefined));
 }
 
-/** True when a notification from `storeEventAt` is older than the state already applied. */
-export function isStale(storeEventAt: Date, appliedStateAt: Date | null): boolean {
-  return appliedStateAt !== null && storeEventAt.getTime() < appliedStateAt.getTime();
+/** When a state was true in the store's life: its store time, then the adapter's rank within it. */
+export interface StatePoint {
+  at: Date;
+  rank: number;
+}
+
+/**
+ * True when a notification's state is older than the state already applied: an earlier store
+ * time, or the same time and a lower rank. Same time and rank: the later processed wins.
+ */
+export function isStale(state: StatePoint, applied: { at: Date | null; rank: number }): boolean {
+  if (applied.at === null) return false;
+  const difference = state.at.getTime() - applied.at.getTime();
+  return difference < 0 || (difference === 0 && state.rank < applied.rank);
 }

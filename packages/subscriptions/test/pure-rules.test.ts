@@ -22,10 +22,18 @@ describe("sequence", () => {
 
 describe("staleness and state patches", () => {
   it("treats only strictly older notifications as stale", () => {
-    const applied = new Date(1_000);
-    expect(isStale(new Date(999), applied)).toBe(true);
-    expect(isStale(new Date(1_000), applied)).toBe(false);
-    expect(isStale(new Date(0), null)).toBe(false);
+    const applied = { at: new Date(1_000), rank: 0 };
+    expect(isStale({ at: new Date(999), rank: 0 }, applied)).toBe(true);
+    expect(isStale({ at: new Date(1_000), rank: 0 }, applied)).toBe(false);
+    expect(isStale({ at: new Date(0), rank: 0 }, { at: null, rank: 0 })).toBe(false);
+  });
+  it("orders notifications of the same store time by rank, and lets the later processed win a full tie", () => {
+    const applied = { at: new Date(1_000), rank: 1 };
+    expect(isStale({ at: new Date(1_000), rank: 0 }, applied)).toBe(true);
+    expect(isStale({ at: new Date(1_000), rank: 1 }, applied)).toBe(false);
+    expect(isStale({ at: new Date(1_000), rank: 2 }, applied)).toBe(false);
+    // The clock comes first: a higher rank does not make an older notification newer.
+    expect(isStale({ at: new Date(999), rank: 5 }, applied)).toBe(true);
   });
   it("leaves fields a notification does not know untouched, but clears explicit nulls", () => {
     expect(stateColumns({ status: "active", expires_at_ms: 5_000 })).toEqual({ status: "active", expiresAt: new Date(5_000) });

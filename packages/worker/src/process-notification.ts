@@ -2,9 +2,12 @@ import type { Logger, SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
 import type { Environment } from "@subgate/schema";
-import { loadStoreConfig, RetryableNormalizationError, type StoreModules, type StoredNotification } from "@subgate/stores";
-import type { SubscriptionLedger } from "@subgate/subscriptions";
+import { loadStoreConfig, RetryableNormalizationError, type Normalized, type StoreModules, type StoredNotification } from "@subgate/stores";
+import { StoreConfigChangedError, type DueDelivery, type SubscriptionLedger } from "@subgate/subscriptions";
 import { notificationRetryDelayMs, RetryLaterError } from "./retry-later.ts";
+
+/** A notification normalized with a configuration that changed meanwhile runs again after this. */
+const CONFIG_CHANGED_RETRY_MS = 100;
 
 export interface NotificationProcessorDeps {
   db: Db;
@@ -25,6 +28,9 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
   const { db, logger } = deps;
   const row = await db.notification.findUnique({ where: { id: notificationId } });
   if (!row || row.state !== "pending") return;
+  // A job handed on after its worker died mid-attempt keeps the backoff the row recorded.
+  const waitMs = (row.nextAttemptAt?.getTime() ?? 0) - Date.now();
+  if (waitMs > 0) throw new RetryLaterError(`notification ${row.id} is not due for ${waitMs} ms`, waitMs);
   const log = logger.child({ notification_id: row.id, app_id: row.appId, store: row.store });
   const { attempts } = await db.notification.update({
     where: { id: row.id },
@@ -35,11 +41,7 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
   const loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
   if (!loaded) {
     // Kept, not failed: configuring the store again puts unresolved notifications back to work.
-    await deps.ledger.recordNotification(row.id, {
-      kind: "unresolved",
-      reason: `the app has no ${row.store} configuration`,
-      environment: row.environment as Environment | null,
-    });
+    await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: `the app has no ${row.store} configuration`, environment: row.environment as Environment | null }, null);
     log.warn("notification unresolved: the app has no configuration for its store");
     return;
   }
@@ -73,10 +75,20 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     return;
   }
 
-  const deliveries = await deps.ledger.recordNotification(row.id, normalized);
+  const deliveries = await recordAgainstConfig(deps, row.id, normalized, loaded.version);
   log.info({ outcome: normalized.kind, deliveries: deliveries.length }, "notification processed");
   const unqueued = await deps.producer.enqueueDeliveries(deliveries);
   if (unqueued > 0) log.warn({ unqueued }, "could not enqueue deliveries; the sweeper will");
+}
+
+/** Records the outcome; if the store configuration it was based on changed meanwhile, runs again soon. */
+async function recordAgainstConfig(deps: NotificationProcessorDeps, id: string, normalized: Normalized, version: Date | null): Promise<DueDelivery[]> {
+  try {
+    return await deps.ledger.recordNotification(id, normalized, version);
+  } catch (error) {
+    if (error instanceof StoreConfigChangedError) throw new RetryLaterError(error.message, CONFIG_CHANGED_RETRY_MS);
+    throw error;
+  }
 }
 
 async function markFailed(db: Db, id: string, reason: string): Promise<void> {

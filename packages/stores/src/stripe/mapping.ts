@@ -18,10 +18,9 @@
  * | customer.subscription.paused   |                                                        | SUBSCRIPTION_PAUSED                  |
  * | customer.subscription.resumed  |                                                        | SUBSCRIPTION_RESUMED                 |
  * | invoice.paid                   | billing_reason subscription_cycle                      | RENEWAL (amount_paid)                |
- * |                                | other billing reasons                                  | none; state: period end, and status  |
- * |                                |                                                        |   active unless it paid nothing (**) |
- * | invoice.payment_failed         | billing_reason other than subscription_create          | BILLING_ISSUE (in_billing_retry)     |
- * |                                | subscription_create (first payment; the subscription   | none, no state                       |
+ * |                                | other billing reasons                                  | none                                 |
+ * | invoice.payment_failed         | billing_reason other than subscription_create          | BILLING_ISSUE                        |
+ * |                                | subscription_create (first payment; the subscription   | none                                 |
  * |                                |   is `incomplete`, not in billing retry)               |                                      |
  * | invoice.payment_succeeded      |                                                        | ignored: invoice.paid reports it     |
  * | charge.refunded                | its subscription found (lookup.ts)                     | CANCELLATION, CUSTOMER_SUPPORT,      |
@@ -32,15 +31,18 @@
  * (*) invoice.payment_failed and customer.subscription.paused report those changes; an event here too
  *     would duplicate them. trialing → active (trial converted) and past_due → active (a retry succeeded)
  *     are reported by the RENEWAL of the invoice.paid that comes with them.
- * (**) a $0 subscription_create invoice starts a trial: customer.subscription.created says `trialing`,
- *     and an `active` from the invoice would contradict it.
+ * (**) invoices and charges carry no state: an invoice does not know whether its subscription has been
+ *     canceled, ended or is trialing meanwhile, and Stripe reports every change of the subscription
+ *     itself (status, period, price) in a customer.subscription.* event, whose object is the whole state.
  *
  * cancel_reason / expiration_reason from `cancellation_details.reason`: payment_failed → BILLING_ERROR,
  * payment_disputed → CUSTOMER_SUPPORT, cancellation_requested or anything else → UNSUBSCRIBE.
  *
- * State from the object of every customer.subscription.* event (subscription-state.ts): status trialing →
+ * State only from the object of customer.subscription.* events (**) (subscription-state.ts): status trialing →
  * trialing; active → active, or canceled while cancel_at_period_end / cancel_at is set; past_due, unpaid →
- * in_billing_retry; paused → paused; canceled, incomplete_expired → expired; incomplete → unknown.
+ * in_billing_retry; paused → paused; canceled, incomplete_expired → expired; incomplete → unknown. Events of
+ * one second are ranked created < updated, paused, resumed < deleted, so a `created` (incomplete) that
+ * arrives after the `updated` (active) of the same second does not take the subscription back.
  * product_id = the first item's product; expires_at_ms = the period end (the latest item's in 2025-03-31+
  * payloads), or ended_at once ended; auto_renew = neither canceling nor ended; period_type TRIAL while
  * trialing, else NORMAL; purchased_at_ms = start_date.
@@ -113,6 +115,12 @@ export function reasonFromCancellationDetails(reason: string | null | undefined)
   }
 }
 
+/** Where a subscription event falls in the subscription's life, for events of the same second. */
+const SUBSCRIPTION_EVENT_RANK: Readonly<Record<string, number>> = {
+  "customer.subscription.created": 0,
+  "customer.subscription.deleted": 2,
+};
+
 function subscriptionResult(
   context: EventContext,
   subscriptionKey: string,
@@ -125,8 +133,14 @@ function subscriptionResult(
     environment: context.environment,
     storeEventAt: context.storeEventAt,
     state,
+    stateRank: SUBSCRIPTION_EVENT_RANK[context.type] ?? 1,
     events,
   };
+}
+
+/** An invoice's or a charge's events: they carry no state (**). */
+function eventsOnly(context: EventContext, subscriptionKey: string, events: EventDraftInput[]): Normalized {
+  return subscriptionResult(context, subscriptionKey, {}, events);
 }
 
 export function ignored(context: EventContext, reason: string, subscriptionKey: string | null): Normalized {
@@ -292,21 +306,11 @@ function invoicePaid(
   invoice: StripeInvoice,
   subscriptionId: string,
 ): Normalized {
+  if (invoice.billing_reason !== "subscription_cycle") return eventsOnly(context, subscriptionId, []);
   const periodEnd = invoicePeriodEnd(invoice);
   const expiresAtMsValue = periodEnd === null ? null : periodEnd * 1000;
   const productId = invoiceProductId(invoice);
   const amountPaid = invoice.amount_paid ?? 0;
-  const state: SubscriptionStatePatch = {};
-  if (expiresAtMsValue !== null) state.expires_at_ms = expiresAtMsValue;
-
-  if (invoice.billing_reason !== "subscription_cycle") {
-    if (amountPaid > 0 || invoice.billing_reason !== "subscription_create") state.status = "active";
-    return subscriptionResult(context, subscriptionId, state, []);
-  }
-
-  state.status = "active";
-  state.period_type = "NORMAL";
-  if (productId !== null) state.product_id = productId;
   const paidAt = invoice.status_transitions?.paid_at ?? invoicePeriodStart(invoice);
   const renewal: EventDraftInput = {
     type: "RENEWAL",
@@ -319,7 +323,7 @@ function invoicePaid(
     transaction_id: invoice.id,
     ...eventMoney(amountPaid, invoice.currency),
   };
-  return subscriptionResult(context, subscriptionId, state, [renewal]);
+  return eventsOnly(context, subscriptionId, [renewal]);
 }
 
 function invoicePaymentFailed(
@@ -327,9 +331,7 @@ function invoicePaymentFailed(
   invoice: StripeInvoice,
   subscriptionId: string,
 ): Normalized {
-  if (invoice.billing_reason === "subscription_create") {
-    return subscriptionResult(context, subscriptionId, {}, []);
-  }
+  if (invoice.billing_reason === "subscription_create") return eventsOnly(context, subscriptionId, []);
   const billingIssue: EventDraftInput = {
     type: "BILLING_ISSUE",
     event_timestamp_ms: context.createdMs,
@@ -338,7 +340,7 @@ function invoicePaymentFailed(
     original_transaction_id: subscriptionId,
     transaction_id: invoice.id,
   };
-  return subscriptionResult(context, subscriptionId, { status: "in_billing_retry" }, [billingIssue]);
+  return eventsOnly(context, subscriptionId, [billingIssue]);
 }
 
 /** invoice.paid, invoice.payment_failed; invoice.payment_succeeded and other invoice events are ignored. */
@@ -392,5 +394,5 @@ export function mapChargeRefunded(
     transaction_id: charge.id,
     ...eventMoney(-refunded, charge.currency),
   };
-  return subscriptionResult(context, found.subscriptionId, {}, [refund]);
+  return eventsOnly(context, found.subscriptionId, [refund]);
 }
