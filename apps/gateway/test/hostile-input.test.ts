@@ -1,5 +1,6 @@
 import { Agent, METHODS, request, type IncomingHttpHeaders } from "node:http";
 import { connect } from "node:net";
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { parse as parseQueryString } from "node:querystring";
 import fc from "fast-check";
 import { createLogger } from "@subgate/core";
@@ -32,6 +33,11 @@ interface Sent {
   /** Transfer-Encoding: chunked instead of Content-Length. */
   chunked?: boolean;
 }
+
+// CI replays one fixed seed, so a red run is a reproducible finding rather than luck; elsewhere each
+// run explores new inputs. FC_SEED=<n> replays a seed a failure printed.
+const seed = process.env.FC_SEED ? Number(process.env.FC_SEED) : process.env.CI ? 20_261_125 : undefined;
+if (seed !== undefined) fc.configureGlobal({ seed });
 
 let env: TestEnvironment;
 let gateway: Gateway;
@@ -108,6 +114,18 @@ function send(sent: Sent): Promise<Answer> {
       req.end(body);
     }
   });
+}
+
+/** Whether `bytes` decode under a Content-Encoding Node can read. */
+function inflates(encoding: string, bytes: Uint8Array): boolean {
+  const decode = { gzip: gunzipSync, "x-gzip": gunzipSync, deflate: inflateSync, br: brotliDecompressSync }[encoding.toLowerCase()];
+  if (!decode) return false;
+  try {
+    decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function describeRequest(sent: Sent): string {
@@ -718,6 +736,9 @@ describe("every API write route, with hostile bodies", () => {
         ),
         fc.boolean(),
         async (route, { contentType, encoding, bytes }, chunked) => {
+          // Random bytes that happen to be a valid stream (`?\0` is brotli for nothing) are not
+          // hostile: they decode to a body like any other.
+          if (encoding && bytes && inflates(encoding, bytes)) return;
           const { method, path, token } = routeRequest(route);
           const headers: Record<string, string> = { authorization: `Bearer ${token}` };
           if (contentType) headers["content-type"] = contentType;
@@ -1096,6 +1117,9 @@ describe("stripe ingress", () => {
     const appView = await apiClient(gateway.url as string, ADMIN_TOKEN).get(`/v1/apps/${app.appId}`);
     const appleToken = new URL(appView.body.ingress.apple.url).pathname.split("/").at(-1) as string;
     const countBefore = await rejectionCount();
+    // The app's own Apple URL is a real ingress URL: this deployment has no Apple adapter, so it is
+    // a 404 that is charged to the app (recorded in its status), as a misconfiguration should be.
+    let chargedToApp = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.oneof({ weight: 2, arbitrary: fc.constantFrom("stripe", "apple", "google", "Stripe", "STRIPE", "stripe%20", "paypal", "%73tripe") }, { weight: 1, arbitrary: wireSegment }),
@@ -1119,6 +1143,7 @@ describe("stripe ingress", () => {
           };
           // The one URL that is the app's Stripe ingress, however it is spelled (`%73tripe`), is the other property's.
           if (method === "POST" && tail === null && names(segment) === "stripe" && names(candidate) === token) return;
+          if (method === "POST" && tail === null && names(segment) === "apple" && names(candidate) === appleToken) chargedToApp += 1;
           const decodable = [segment, candidate, tail ?? ""].every((part) => names(part) !== null);
           const body = baseEventText;
           const sent: Sent = { method, path, headers: { "content-type": "application/json", "stripe-signature": signStripePayload(body, STRIPE_SECRET) }, body };
@@ -1128,8 +1153,8 @@ describe("stripe ingress", () => {
       ),
       { numRuns: 250 },
     );
-    // None of it was charged to the app (no refusal recorded), and nothing was stored.
-    expect(await rejectionCount()).toBe(countBefore);
+    // None of the rest was charged to the app (no refusal recorded), and nothing was stored.
+    expect(await rejectionCount()).toBe(countBefore + chargedToApp);
     expect(await gateway.db.notification.count({ where: { appId: app.appId } })).toBe(1);
   });
 });

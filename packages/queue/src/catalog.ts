@@ -1,3 +1,4 @@
+import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
 
 /**
@@ -28,7 +29,14 @@ export type JobPayload<N extends JobName> = z.infer<(typeof JOB_CATALOG)[N]["sch
 export type QueueName = (typeof JOB_CATALOG)[JobName]["queue"];
 export const QUEUE_NAMES = [...new Set(Object.values(JOB_CATALOG).map((job) => job.queue))] as QueueName[];
 
-/** Validates a payload read back from Redis against the catalog. Throws on a malformed job. */
+/**
+ * Validates a payload read back from Redis against the catalog. A malformed job (left by another
+ * version of subgate, say) can never succeed: UnrecoverableError fails it once instead of retrying
+ * the same data up to the catalog's attempts. Its row, if any, is still in PostgreSQL for the sweeper.
+ */
 export function parseJobPayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
-  return JOB_CATALOG[name].schema.parse(data) as JobPayload<N>;
+  const parsed = JOB_CATALOG[name].schema.safeParse(data);
+  if (parsed.success) return parsed.data as JobPayload<N>;
+  const issue = parsed.error.issues[0];
+  throw new UnrecoverableError(`malformed ${name} job payload (${issue?.path.join(".") || "payload"}: ${issue?.message ?? "invalid"})`);
 }

@@ -21,11 +21,18 @@ export interface DeliverySenderDeps {
  */
 export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string): Promise<void> {
   const { db } = deps;
+  // Only a due delivery is claimed: the schedule is the row's next_attempt_at, not the job's timing
+  // (a job handed on after its worker died mid-attempt would otherwise retry at once).
   const claimed = await db.$queryRaw<{ attempt_count: number }[]>`
     UPDATE deliveries SET lease_until = now() + make_interval(secs => ${deps.leaseMs / 1000})
     WHERE id = ${deliveryId} AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
+      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     RETURNING attempt_count`;
-  if (claimed.length === 0) return; // done, canceled, or another worker holds it
+  if (claimed.length === 0) {
+    const waiting = await notDueFor(db, deliveryId);
+    if (waiting !== null) throw new RetryLaterError(`delivery ${deliveryId} is not due for ${waiting} ms`, waiting);
+    return; // done, canceled, or another worker holds it
+  }
 
   const delivery = await db.delivery.findUniqueOrThrow({
     where: { id: deliveryId },
@@ -88,4 +95,12 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
     log.info({ ...outcome, retry_in_ms: delayMs }, "webhook attempt failed; will retry");
     throw new RetryLaterError(`delivery attempt ${number} failed; next attempt in ${delayMs} ms`, delayMs);
   }
+}
+
+/** How long until a pending, unleased delivery is due; null when it is not waiting for its time. */
+async function notDueFor(db: Db, deliveryId: string): Promise<number | null> {
+  const rows = await db.$queryRaw<{ wait_ms: number }[]>`
+    SELECT ceil(extract(epoch FROM next_attempt_at - now()) * 1000)::int AS wait_ms FROM deliveries
+    WHERE id = ${deliveryId} AND status = 'pending' AND (lease_until IS NULL OR lease_until < now()) AND next_attempt_at > now()`;
+  return rows[0]?.wait_ms ?? null;
 }

@@ -21,16 +21,19 @@ export interface SweeperDeps {
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  private stopping = false;
 
   constructor(private readonly deps: SweeperDeps) {}
 
   start(): void {
     if (this.timer) return;
+    this.stopping = false;
     this.timer = setInterval(() => void this.sweepOnce(), this.deps.intervalMs);
     this.timer.unref();
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.running;
@@ -51,37 +54,61 @@ export class Sweeper {
     const limit = this.deps.batchSize ?? 500;
     const before = new Date(Date.now() - graceMs);
     const now = new Date();
-    const notifications = await db.notification.findMany({
-      where: {
-        state: "pending",
-        receivedAt: { lt: before },
-        OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lt: now } }],
-      },
-      orderBy: { receivedAt: "asc" },
-      take: limit,
-      select: { id: true },
-    });
-    for (const { id } of notifications) {
-      await producer.enqueue("notification.process", { notificationId: id }, { jobId: id });
+    const notifications = await this.everyPage(
+      (cursor) =>
+        db.notification.findMany({
+          where: {
+            state: "pending",
+            receivedAt: { lt: before },
+            OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lt: now } }],
+          },
+          orderBy: [{ receivedAt: "asc" }, { id: "asc" }],
+          take: limit,
+          ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+          select: { id: true },
+        }),
+      (id) => producer.enqueue("notification.process", { notificationId: id }, { jobId: id }),
+      limit,
+    );
+    const deliveries = await this.everyPage(
+      (cursor) =>
+        db.delivery.findMany({
+          where: {
+            status: "pending",
+            nextAttemptAt: { lt: before },
+            OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }],
+          },
+          orderBy: [{ nextAttemptAt: "asc" }, { id: "asc" }],
+          take: limit,
+          ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+          select: { id: true },
+        }),
+      (id) => producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id }),
+      limit,
+    );
+    if (notifications || deliveries) {
+      this.deps.logger.info({ notifications, deliveries }, "sweeper enqueued rows waiting for work");
     }
-    const deliveries = await db.delivery.findMany({
-      where: {
-        status: "pending",
-        nextAttemptAt: { lt: before },
-        OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }],
-      },
-      orderBy: { nextAttemptAt: "asc" },
-      take: limit,
-      select: { id: true },
-    });
-    for (const { id } of deliveries) {
-      await producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id });
-    }
-    if (notifications.length || deliveries.length) {
-      this.deps.logger.info(
-        { notifications: notifications.length, deliveries: deliveries.length },
-        "sweeper enqueued rows waiting for work",
-      );
-    }
+  }
+
+  /**
+   * Enqueues every row a query finds, page by page, so one pass reaches all of them: rows whose job
+   * still exists (re-adding is a no-op) must not use up a fixed batch and hide the ones Redis lost.
+   * Stops between pages when the sweeper is stopping. Returns how many rows were seen.
+   */
+  private async everyPage(
+    page: (cursor: string | undefined) => Promise<{ id: string }[]>,
+    enqueue: (id: string) => Promise<void>,
+    limit: number,
+  ): Promise<number> {
+    let seen = 0;
+    let cursor: string | undefined;
+    do {
+      const rows = await page(cursor);
+      for (const { id } of rows) await enqueue(id);
+      seen += rows.length;
+      cursor = rows.length === limit ? rows.at(-1)?.id : undefined;
+    } while (cursor !== undefined && !this.stopping);
+    return seen;
   }
 }

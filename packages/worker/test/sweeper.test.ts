@@ -67,3 +67,21 @@ describe("the sweeper's choice of notifications", () => {
     expect(jobs.map((job) => job.id).sort()).toEqual(["ntf_due_again", "ntf_never_queued"]);
   });
 });
+
+describe("a sweep over more rows than one batch", () => {
+  it("reaches every row, even when the oldest rows still have their jobs", async () => {
+    const paged = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000, batchSize: 3 });
+    const queue = producer.queue("notifications");
+    await queue.obliterate({ force: true });
+    // Seven rows waiting; the four oldest still have their jobs (a backlog Redis kept), the three
+    // newest lost theirs. A single batch of three would only re-add jobs that already exist.
+    const ids = Array.from({ length: 7 }, (_, n) => `ntf_paged_${n}`);
+    for (const [n, id] of ids.entries()) await notification(id, { receivedAgoMs: HOUR - n * 1_000 });
+    for (const id of ids.slice(0, 4)) await producer.enqueue("notification.process", { notificationId: id }, { jobId: id });
+
+    await paged.sweepOnce();
+
+    const jobs = await queue.getJobs(["waiting", "delayed", "active"]);
+    expect(jobs.map((job) => job.id).filter((id) => id?.startsWith("ntf_paged_")).sort()).toEqual([...ids].sort());
+  });
+});
