@@ -38,10 +38,17 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     select: { attempts: true },
   });
 
+  const environment = row.environment as Environment | null;
+  if (!deps.stores[row.store]) {
+    // Stored while this deployment had the store's adapter. Kept: a deployment with it can reopen it.
+    await deps.ledger.recordNotification(row.id, { kind: "unresolved", reason: `this subgate has no ${row.store} adapter`, environment });
+    log.warn("notification unresolved: this deployment has no adapter for its store");
+    return;
+  }
   const loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
   if (!loaded) {
     // Kept, not failed: configuring the store again puts unresolved notifications back to work.
-    await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: `the app has no ${row.store} configuration`, environment: row.environment as Environment | null }, null);
+    await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: `the app has no ${row.store} configuration`, environment }, null);
     log.warn("notification unresolved: the app has no configuration for its store");
     return;
   }

@@ -11,9 +11,11 @@ import { RetryLaterError } from "../src/retry-later.ts";
 import { sendDelivery } from "../src/send-delivery.ts";
 
 /*
- * The retry schedule lives in PostgreSQL (`next_attempt_at`), not in the job's timing. A job that
- * runs early (handed to another worker by BullMQ's stalled-job check after its worker died between
- * recording an attempt and rescheduling the job) must wait for the recorded time, not act at once.
+ * What a job does when its row is not ready for it. The retry schedule lives in PostgreSQL
+ * (`next_attempt_at`), not in the job's timing: a job that runs early (handed to another worker by
+ * BullMQ's stalled-job check after its worker died between recording an attempt and rescheduling
+ * the job) must wait for the recorded time, not act at once. And a notification this deployment
+ * cannot process is recorded as such once, not retried in a loop.
  */
 
 const HOUR = 3_600_000;
@@ -104,5 +106,17 @@ describe("a notification job that runs before the notification's next attempt is
     const delayMs = await retryDelay(processNotification(deps, "ntf_backing_off"));
     expect(delayMs).toBeGreaterThan(HOUR - 60_000);
     expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_backing_off" } })).toMatchObject({ state: "pending", attempts: 3 });
+  });
+});
+
+describe("a notification of a store this deployment has no adapter for, whose app has that store configured", () => {
+  it("is recorded unresolved at once, not retried as if its configuration kept changing", async () => {
+    await db.storeConfig.create({ data: { appId: "app_not_due", store: "app_store", settings: { bundle_id: "com.example" }, secretsEncrypted: secretBox.sealJson({}) } });
+    await db.notification.create({
+      data: { id: "ntf_no_adapter", appId: "app_not_due", store: "app_store", storeNotificationId: "uuid-no-adapter", rawBody: new Uint8Array(Buffer.from("{}")), headers: {}, verification: {} },
+    });
+    const deps = { db, secretBox, stores: {}, ledger: new SubscriptionLedger(db), producer, logger: silentLogger(), notificationRetryScheduleMs: [HOUR] };
+    await processNotification(deps, "ntf_no_adapter");
+    expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_no_adapter" } })).toMatchObject({ state: "unresolved", lastError: expect.stringMatching(/no app_store adapter/) });
   });
 });
