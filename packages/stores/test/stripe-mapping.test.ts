@@ -293,7 +293,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
       expect(result).toMatchObject({ kind: "subscription", events: [], state: { status: "active", expires_at_ms: at(MAR_1) } });
     });
 
-    it("active → past_due → no event (invoice.payment_failed reports it), state in_billing_retry", async () => {
+    it("active → past_due → one BILLING_ISSUE (not one per failed retry), state in_billing_retry", async () => {
       const subscription = subscriptionObject({ shape, status: "past_due", periodStart: FEB_1, periodEnd: MAR_1 });
       const result = await normalize(
         stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "active" } }),
@@ -312,18 +312,39 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
           period_type: "NORMAL",
           purchased_at_ms: at(JAN_1),
         },
-        events: [],
+        events: [
+          {
+            type: "BILLING_ISSUE",
+            event_timestamp_ms: at(JAN_1 + 60),
+            product_id: PRO_MONTHLY.productId,
+            period_type: "NORMAL",
+            purchased_at_ms: at(JAN_1),
+            expiration_at_ms: at(MAR_1),
+            original_transaction_id: SUBSCRIPTION_ID,
+            transaction_id: "in_1QmZy82Hq2Lk9TbVfirst", // the subscription's latest_invoice
+          },
+        ],
       });
     });
 
-    it("unpaid and paused statuses are state only as well", async () => {
-      for (const [status, expected] of [["unpaid", "in_billing_retry"], ["paused", "paused"]] as const) {
-        const subscription = subscriptionObject({ shape, status });
-        const result = await normalize(
-          stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "past_due" } }),
-        );
-        expect(result).toMatchObject({ kind: "subscription", events: [], state: { status: expected } });
-      }
+    it("past_due → unpaid (retries exhausted, no more invoices) → EXPIRATION, BILLING_ERROR, state expired", async () => {
+      const subscription = subscriptionObject({ shape, status: "unpaid", periodStart: FEB_1, periodEnd: MAR_1 });
+      const result = await normalize(
+        stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "past_due" }, created: FEB_1 + 86_400 * 15 }),
+      );
+      expect(result).toMatchObject({
+        kind: "subscription",
+        events: [{ type: "EXPIRATION", expiration_reason: "BILLING_ERROR", expiration_at_ms: at(FEB_1 + 86_400 * 15) }],
+        state: { status: "expired" },
+      });
+    });
+
+    it("a change to paused is state only (customer.subscription.paused reports it)", async () => {
+      const subscription = subscriptionObject({ shape, status: "paused" });
+      const result = await normalize(
+        stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "trialing" } }),
+      );
+      expect(result).toMatchObject({ kind: "subscription", events: [], state: { status: "paused" } });
     });
 
     it("several changes in one update → several events in a fixed order", async () => {
@@ -393,7 +414,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     });
   });
 
-  it("customer.subscription.paused → SUBSCRIPTION_PAUSED, state paused", async () => {
+  it("customer.subscription.paused → SUBSCRIPTION_PAUSED and, as access ends, EXPIRATION (SUBSCRIPTION_PAUSED); state paused", async () => {
     const subscription = subscriptionObject({ shape, status: "paused", trialStart: JAN_1 - 86_400 * 14, trialEnd: JAN_1 });
     const result = await normalize(stripeEvent({ shape, type: "customer.subscription.paused", object: subscription, created: CREATED }));
     expect(result).toMatchObject({
@@ -408,6 +429,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
           original_transaction_id: SUBSCRIPTION_ID,
           auto_resume_at_ms: null,
         },
+        { type: "EXPIRATION", expiration_reason: "SUBSCRIPTION_PAUSED", expiration_at_ms: at(CREATED) },
       ],
     });
   });
@@ -458,8 +480,8 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
       });
     });
 
-    it("subscription_update (proration) → no event and no state (the subscription's own events carry it)", async () => {
-      const invoice = invoiceObject({ shape, billingReason: "subscription_update", prorationFirst: true, amountPaid: 2_000 });
+    it("subscription_update with prorations only (an upgrade within the period) → no event and no state", async () => {
+      const invoice = invoiceObject({ shape, billingReason: "subscription_update", prorationsOnly: true, amountPaid: 2_000 });
       const result = await normalize(stripeEvent({ shape, type: "invoice.paid", object: invoice }));
       expect(result).toMatchObject({ kind: "subscription", subscriptionKey: SUBSCRIPTION_ID, events: [], state: {} });
     });
@@ -480,36 +502,14 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     });
   });
 
-  describe("invoice.payment_failed", () => {
-    it("renewal payment failed → BILLING_ISSUE, no state (customer.subscription.updated reports past_due)", async () => {
-      const invoice = invoiceObject({ shape, billingReason: "subscription_cycle", amountPaid: 0, amountDue: 999, status: "open", paidAt: null });
-      const result = await normalize(stripeEvent({ shape, type: "invoice.payment_failed", object: invoice, created: FEB_1 + 3_700 }));
-      expect(result).toEqual({
-        kind: "subscription",
-        subscriptionKey: SUBSCRIPTION_ID,
-        environment: "sandbox",
-        storeEventAt: new Date(at(FEB_1 + 3_700)),
-        stateRank: 1,
-        state: {},
-        events: [
-          {
-            type: "BILLING_ISSUE",
-            event_timestamp_ms: at(FEB_1 + 3_700),
-            product_id: PRO_MONTHLY.productId,
-            period_type: "NORMAL",
-            original_transaction_id: SUBSCRIPTION_ID,
-            transaction_id: "in_1QmZy82Hq2Lk9TbVrenew",
-          },
-        ],
-      });
-    });
-
-    it("first payment failed (subscription_create) → nothing: the subscription is incomplete, not in retry", async () => {
-      const invoice = invoiceObject({ shape, billingReason: "subscription_create", amountPaid: 0, amountDue: 999, status: "open", paidAt: null });
+  it.each(["subscription_cycle", "subscription_create"])(
+    "invoice.payment_failed (%s) is ignored: every retry fails again, and the move to past_due reports the issue once",
+    async (billingReason) => {
+      const invoice = invoiceObject({ shape, billingReason, amountPaid: 0, amountDue: 999, status: "open", paidAt: null });
       const result = await normalize(stripeEvent({ shape, type: "invoice.payment_failed", object: invoice }));
-      expect(result).toMatchObject({ kind: "subscription", subscriptionKey: SUBSCRIPTION_ID, events: [], state: {} });
-    });
-  });
+      expect(result).toMatchObject({ kind: "ignored", reason: expect.stringContaining("past_due"), subscriptionKey: SUBSCRIPTION_ID });
+    },
+  );
 
   it("invoice.payment_succeeded is ignored (invoice.paid reports the payment), naming the subscription", async () => {
     const invoice = invoiceObject({ shape });

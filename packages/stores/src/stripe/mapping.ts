@@ -12,25 +12,30 @@
  * |   several changes give several |                                                        |   new_product_id = new)              |
  * |   events, in this order)       | cancel_at_period_end false → true, or cancel_at set    | CANCELLATION (cancel_reason below)   |
  * |                                | cancel_at_period_end true → false, or cancel_at unset  | UNCANCELLATION                       |
- * |                                | anything else, incl. → past_due / unpaid / paused      | none, state only (*)                 |
+ * |                                | status → past_due (a payment failed; once per issue)   | BILLING_ISSUE                        |
+ * |                                | status → unpaid (retries exhausted, no more invoices)  | EXPIRATION (BILLING_ERROR)           |
+ * |                                | anything else, incl. → paused                          | none, state only (*)                 |
  * | customer.subscription.deleted  | status canceled                                        | EXPIRATION (expiration_reason below) |
  * |                                | status incomplete_expired (never started)              | none, state only                     |
- * | customer.subscription.paused   |                                                        | SUBSCRIPTION_PAUSED                  |
+ * | customer.subscription.paused   | (service stops until resumed)                          | SUBSCRIPTION_PAUSED, then EXPIRATION |
+ * |                                |                                                        |   (SUBSCRIPTION_PAUSED; BILLING_ERROR|
+ * |                                |                                                        |   when paused by a failed payment)   |
  * | customer.subscription.resumed  |                                                        | SUBSCRIPTION_RESUMED                 |
- * | invoice.paid                   | billing_reason subscription_cycle                      | RENEWAL (amount_paid)                |
- * |                                | other billing reasons                                  | none                                 |
- * | invoice.payment_failed         | billing_reason other than subscription_create          | BILLING_ISSUE                        |
- * |                                | subscription_create (first payment; the subscription   | none                                 |
- * |                                |   is `incomplete`, not in billing retry)               |                                      |
+ * | invoice.paid                   | billing_reason subscription_cycle, or subscription_    | RENEWAL (amount_paid)                |
+ * |                                |   update paying a full new period (trial ended early,  |                                      |
+ * |                                |   billing cycle reset)                                 |                                      |
+ * |                                | other billing reasons, prorations only                 | none                                 |
+ * | invoice.payment_failed         |                                                        | ignored: fires on every retry; the   |
+ * |                                |                                                        |   move to past_due reports it once   |
  * | invoice.payment_succeeded      |                                                        | ignored: invoice.paid reports it     |
  * | charge.refunded                | its subscription found (lookup.ts)                     | CANCELLATION, CUSTOMER_SUPPORT,      |
  * |                                |                                                        |   negative price; no state change    |
  * |                                | no subscription found / no API key                     | unresolved                           |
  * | invoice.* without subscription, any other type                                          | ignored                              |
  *
- * (*) invoice.payment_failed and customer.subscription.paused report those changes; an event here too
- *     would duplicate them. trialing → active (trial converted) and past_due → active (a retry succeeded)
- *     are reported by the RENEWAL of the invoice.paid that comes with them.
+ * (*) customer.subscription.paused reports a pause; an event here too would duplicate it. trialing → active
+ *     (trial converted) and past_due → active (a retry succeeded) are reported by the RENEWAL of the
+ *     invoice.paid that comes with them. RevenueCat's rule, followed here: revoke access on EXPIRATION only.
  * (**) invoices and charges carry no state: an invoice does not know whether its subscription has been
  *     canceled, ended or is trialing meanwhile, and Stripe reports every change of the subscription
  *     itself (status, period, price) in a customer.subscription.* event, whose object is the whole state.
@@ -39,13 +44,14 @@
  * payment_disputed → CUSTOMER_SUPPORT, cancellation_requested or anything else → UNSUBSCRIBE.
  *
  * State only from the object of customer.subscription.* events (**) (subscription-state.ts): status trialing →
- * trialing; active → active, or canceled while cancel_at_period_end / cancel_at is set; past_due, unpaid →
- * in_billing_retry; paused → paused; canceled, incomplete_expired → expired; incomplete → unknown. Events of
- * one second are ranked created < updated, paused, resumed < deleted, so a `created` (incomplete) that
- * arrives after the `updated` (active) of the same second does not take the subscription back.
- * product_id = the first item's product; expires_at_ms = the period end (the latest item's in 2025-03-31+
- * payloads), or ended_at once ended; auto_renew = neither canceling nor ended; period_type TRIAL while
- * trialing, else NORMAL; purchased_at_ms = start_date.
+ * trialing; active → active, or canceled while cancel_at_period_end / cancel_at is set; past_due →
+ * in_billing_retry; unpaid → expired; paused → paused; canceled, incomplete_expired → expired; incomplete →
+ * unknown. Events of one second are ranked created < updated, paused, resumed < deleted, so a `created`
+ * (incomplete) that arrives after the `updated` (active) of the same second does not take the subscription
+ * back. product_id = the first item's product; expires_at_ms = the period end (the latest item's in
+ * 2025-03-31+ payloads), or `cancel_at` when that is earlier, or ended_at once ended; auto_renew = neither
+ * canceling nor ended; period_type TRIAL while trialing or when it ended before its trial did, else NORMAL;
+ * purchased_at_ms = start_date.
  *
  * Every event carries event_timestamp_ms = event.created, original_transaction_id = the subscription id, and
  * transaction_id = the invoice id (the subscription's latest_invoice; the charge id for refunds). Money:
@@ -56,11 +62,13 @@ import type {
   CancelReason,
   Environment,
   EventDraftInput,
+  ExpirationReason,
   SubscriptionStatePatch,
 } from "@subgate/schema";
 import type { Normalized } from "../adapter.ts";
 import { eventMoney } from "./money.ts";
 import {
+  invoiceBillsAPeriod,
   invoicePeriodEnd,
   invoicePeriodStart,
   invoiceProductId,
@@ -243,8 +251,26 @@ function subscriptionUpdatedEvents(
   if (cancel === "withdrawn") {
     events.push({ ...subscriptionEventBase(context, subscription), type: "UNCANCELLATION" });
   }
+
+  // A status change reported once, however many payment retries fail along the way.
+  const before = typeof previous["status"] === "string" ? previous["status"] : null;
+  const entered = (status: string) => before !== null && before !== status && subscription.status === status;
+  if (entered("past_due") && before !== "unpaid") {
+    events.push({ ...subscriptionEventBase(context, subscription), type: "BILLING_ISSUE" });
+  }
+  if (entered("unpaid")) {
+    // Retries exhausted and Stripe tries no more invoices: access ends now.
+    events.push(expiration(context, subscription, "BILLING_ERROR", context.createdMs));
+  }
   return events;
 }
+
+function expiration(context: EventContext, subscription: StripeSubscription, reason: ExpirationReason, atMs: number): EventDraftInput {
+  return { ...subscriptionEventBase(context, subscription), type: "EXPIRATION", expiration_reason: reason, expiration_at_ms: atMs };
+}
+
+/** Stripe's pause types that come from a failed payment rather than a request or a trial. */
+const PAUSED_BY_PAYMENT_FAILURE = new Set(["first_payment_failure", "final_payment_failure"]);
 
 function subscriptionEvents(
   context: EventContext,
@@ -262,21 +288,23 @@ function subscriptionEvents(
     case "customer.subscription.deleted":
       if (subscription.status === "incomplete_expired") return [];
       return [
-        {
-          ...base(),
-          type: "EXPIRATION",
-          expiration_reason: reasonFromCancellationDetails(subscription.cancellation_details?.reason),
-          expiration_at_ms: (subscription.ended_at ?? context.createdMs / 1000) * 1000,
-        },
+        expiration(
+          context,
+          subscription,
+          reasonFromCancellationDetails(subscription.cancellation_details?.reason),
+          (subscription.ended_at ?? context.createdMs / 1000) * 1000,
+        ),
       ];
     case "customer.subscription.paused": {
+      // A paused subscription gives no service until it resumes (RevenueCat: revoke access on the
+      // EXPIRATION, not on SUBSCRIPTION_PAUSED), so both are sent.
+      const paused = subscription.status_details?.paused;
       const resumesAt = subscription.pause_collection?.resumes_at;
+      const pausedAt = paused?.transitioned_at ?? context.createdMs / 1000;
+      const reason = PAUSED_BY_PAYMENT_FAILURE.has(paused?.subscription?.type ?? "") ? "BILLING_ERROR" : "SUBSCRIPTION_PAUSED";
       return [
-        {
-          ...base(),
-          type: "SUBSCRIPTION_PAUSED",
-          auto_resume_at_ms: resumesAt == null ? null : resumesAt * 1000,
-        },
+        { ...base(), type: "SUBSCRIPTION_PAUSED", auto_resume_at_ms: resumesAt == null ? null : resumesAt * 1000 },
+        expiration(context, subscription, reason, pausedAt * 1000),
       ];
     }
     case "customer.subscription.resumed":
@@ -306,7 +334,12 @@ function invoicePaid(
   invoice: StripeInvoice,
   subscriptionId: string,
 ): Normalized {
-  if (invoice.billing_reason !== "subscription_cycle") return eventsOnly(context, subscriptionId, []);
+  // A new period paid: the cycle, or an update that starts one (a trial ended early with
+  // `trial_end=now`, a plan change that resets the billing cycle). Prorations alone are no renewal.
+  const newPeriod =
+    invoice.billing_reason === "subscription_cycle" ||
+    (invoice.billing_reason === "subscription_update" && (invoice.amount_paid ?? 0) > 0 && invoiceBillsAPeriod(invoice));
+  if (!newPeriod) return eventsOnly(context, subscriptionId, []);
   const periodEnd = invoicePeriodEnd(invoice);
   const expiresAtMsValue = periodEnd === null ? null : periodEnd * 1000;
   const productId = invoiceProductId(invoice);
@@ -326,24 +359,7 @@ function invoicePaid(
   return eventsOnly(context, subscriptionId, [renewal]);
 }
 
-function invoicePaymentFailed(
-  context: EventContext,
-  invoice: StripeInvoice,
-  subscriptionId: string,
-): Normalized {
-  if (invoice.billing_reason === "subscription_create") return eventsOnly(context, subscriptionId, []);
-  const billingIssue: EventDraftInput = {
-    type: "BILLING_ISSUE",
-    event_timestamp_ms: context.createdMs,
-    product_id: invoiceProductId(invoice),
-    period_type: "NORMAL",
-    original_transaction_id: subscriptionId,
-    transaction_id: invoice.id,
-  };
-  return eventsOnly(context, subscriptionId, [billingIssue]);
-}
-
-/** invoice.paid, invoice.payment_failed; invoice.payment_succeeded and other invoice events are ignored. */
+/** invoice.paid; invoice.payment_failed, invoice.payment_succeeded and other invoice events are ignored. */
 export function mapInvoiceEvent(context: EventContext, invoice: StripeInvoice): Normalized {
   const subscriptionId = invoiceSubscriptionId(invoice);
   if (subscriptionId === null) {
@@ -353,7 +369,8 @@ export function mapInvoiceEvent(context: EventContext, invoice: StripeInvoice): 
     case "invoice.paid":
       return invoicePaid(context, invoice, subscriptionId);
     case "invoice.payment_failed":
-      return invoicePaymentFailed(context, invoice, subscriptionId);
+      // Each retry fails again; the subscription's move to past_due reports the issue once.
+      return ignored(context, "invoice.payment_failed: customer.subscription.updated (to past_due) reports the billing issue once", subscriptionId);
     case "invoice.payment_succeeded":
       return ignored(context, "invoice.payment_succeeded duplicates invoice.paid, which subgate maps", subscriptionId);
     default:

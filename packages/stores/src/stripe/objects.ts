@@ -49,6 +49,15 @@ export const SubscriptionSchema = z.looseObject({
   items: SubscriptionItemListSchema.nullish(),
   latest_invoice: expandableId.nullish(),
   pause_collection: z.looseObject({ resumes_at: unixSeconds.nullish() }).nullish(),
+  trial_end: unixSeconds.nullish(),
+  /** 2026-09-30+: why a subscription is `paused` (trial ended without a card, requested, payment failure). */
+  status_details: z
+    .looseObject({
+      paused: z
+        .looseObject({ transitioned_at: unixSeconds.nullish(), subscription: z.looseObject({ type: z.string().nullish() }).nullish() })
+        .nullish(),
+    })
+    .nullish(),
 });
 export type StripeSubscription = z.infer<typeof SubscriptionSchema>;
 
@@ -187,6 +196,11 @@ function subscriptionLines(invoice: StripeInvoice): InvoiceLine[] {
   const lines = (invoice.lines?.data ?? []).filter(isSubscriptionLine);
   const regular = lines.filter((line) => !isProration(line));
   return regular.length > 0 ? regular : lines;
+}
+
+/** Whether the invoice bills a subscription period in full (a line that is not a proration). */
+export function invoiceBillsAPeriod(invoice: StripeInvoice): boolean {
+  return (invoice.lines?.data ?? []).some((line) => isSubscriptionLine(line) && !isProration(line));
 }
 
 /** Product of the invoice's first subscription line. */

@@ -14,7 +14,8 @@ const STATUS_MAP: Readonly<Record<string, SubscriptionStatus>> = {
   trialing: "trialing",
   active: "active",
   past_due: "in_billing_retry",
-  unpaid: "in_billing_retry",
+  // Retries are exhausted and Stripe attempts no more invoices: access ends (RevenueCat revokes it).
+  unpaid: "expired",
   paused: "paused",
   canceled: "expired",
   incomplete: "unknown",
@@ -35,8 +36,11 @@ export function subgateStatus(subscription: StripeSubscription): SubscriptionSta
   return status === "active" && isCanceling(subscription) ? "canceled" : status;
 }
 
+/** TRIAL while trialing, and for a subscription that ended before its trial did (never converted). */
 export function periodTypeOf(subscription: StripeSubscription): PeriodType {
-  return subscription.status === "trialing" ? "TRIAL" : "NORMAL";
+  if (subscription.status === "trialing") return "TRIAL";
+  const { trial_end: trialEnd, ended_at: endedAt } = subscription;
+  return isEnded(subscription) && trialEnd != null && endedAt != null && endedAt <= trialEnd ? "TRIAL" : "NORMAL";
 }
 
 /**
@@ -44,10 +48,11 @@ export function periodTypeOf(subscription: StripeSubscription): PeriodType {
  * keeps its (future) period end in the payload, which is no longer when it expires.
  */
 export function expiresAtMs(subscription: StripeSubscription): number | null {
-  const seconds =
-    isEnded(subscription) && subscription.ended_at != null
-      ? subscription.ended_at
-      : subscriptionPeriodEnd(subscription);
+  if (isEnded(subscription) && subscription.ended_at != null) return subscription.ended_at * 1000;
+  const periodEnd = subscriptionPeriodEnd(subscription);
+  // A cancellation at a date before the period ends (`cancel_at`, prorated) ends it then.
+  const cancelAt = subscription.cancel_at ?? null;
+  const seconds = periodEnd !== null && cancelAt !== null ? Math.min(periodEnd, cancelAt) : (periodEnd ?? cancelAt);
   return seconds === null ? null : seconds * 1000;
 }
 
