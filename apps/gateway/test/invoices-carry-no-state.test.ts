@@ -86,9 +86,10 @@ describe("invoices carry no subscription state: the subscription's own events de
     await app.send(
       stripeEvent({
         shape: "basil",
-        id: "evt_review3_failed",
-        type: "invoice.payment_failed",
-        object: invoiceObject({ shape: "basil", billingReason: "subscription_cycle", status: "open", amountPaid: 0, amountDue: 999, paidAt: null }),
+        id: "evt_review3_past_due",
+        type: "customer.subscription.updated",
+        object: subscriptionObject({ shape: "basil", status: "past_due", periodStart: FEB_1, periodEnd: MAR_1 }),
+        previous: { status: "active" },
         created: FEB_1 + 3_600,
       }),
       2,
