@@ -8,6 +8,12 @@ const booleanFlag = z
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** Ingress URLs are this base plus `/ingress/...`: a query, a fragment or credentials would break them. */
+const baseUrl = httpUrl.refine((value) => {
+  const url = new URL(value);
+  return url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+}, "must be a plain base URL, without query, fragment or credentials");
+
 /**
  * Every setting subgate reads from the environment, validated once at start. Only the entry point
  * (main.ts) reads `process.env`; everything else takes a `GatewayConfig`.
@@ -20,8 +26,13 @@ export const configSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     // Unset by default, so `start:server` and `start:worker` side by side on one machine do not collide.
     HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    PUBLIC_BASE_URL: httpUrl.optional(),
-    SUBGATE_ADMIN_TOKEN: z.string().min(8, "must be at least 8 characters").optional(),
+    PUBLIC_BASE_URL: baseUrl.optional(),
+    SUBGATE_ADMIN_TOKEN: z
+      .string()
+      .min(8, "must be at least 8 characters")
+      // What an `Authorization: Bearer` header can carry (RFC 6750 b64token); anything else could never be sent.
+      .regex(/^[A-Za-z0-9._~+/-]+=*$/, "may contain only letters, digits and - . _ ~ + / (then =)")
+      .optional(),
     SUBGATE_ENCRYPTION_KEY: z.string().optional(),
     SUBGATE_DATA_DIR: z.string().default(".subgate"),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag,

@@ -13,7 +13,8 @@ export interface HttpAppOptions extends ApiOptions, IngressOptions, HealthAppOpt
 
 /** Ingress URLs carry their token in the path; logs show the route, never the token. */
 function loggedPath(req: Request): string {
-  return req.path.replace(/^(\/ingress\/[^/]+\/)[^/]+/, "$1[token]");
+  // Case-insensitive like Express's routing: `/INGRESS/stripe/<token>` reaches the ingress too.
+  return req.path.replace(/^(\/ingress\/[^/]+\/)[^/]+/i, "$1[token]");
 }
 
 function requestLog(logger: Logger) {

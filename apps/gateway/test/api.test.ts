@@ -230,6 +230,15 @@ describe("API key rotation", () => {
     expectError(await app.api.post(`/v1/apps/${app.appId}/api-keys/rotate`), 401, "unauthenticated");
     expect((await fresh.get(`/v1/apps/${app.appId}`)).status).toBe(200);
   });
+
+  it("leaves exactly one working key after concurrent rotations (a retried request, two operators)", async () => {
+    const app = await createStripeApp(gateway);
+    const answers = await Promise.all(Array.from({ length: 8 }, () => admin.post(`/v1/apps/${app.appId}/api-keys/rotate`)));
+    expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(201));
+    const probes = await Promise.all(answers.map(({ body }) => apiClient(gateway.url as string, body.api_key).get(`/v1/apps/${app.appId}`)));
+    expect(probes.filter((probe) => probe.status === 200)).toHaveLength(1);
+    expect(await gateway.db.apiKey.count({ where: { appId: app.appId, revokedAt: null } })).toBe(1);
+  });
 });
 
 describe("tracked subscriptions", () => {

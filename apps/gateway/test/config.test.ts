@@ -78,6 +78,12 @@ describe("parseEnv", () => {
     ["WEBHOOK_RETRY_SCHEDULE", "5s,,1m"],
     ["WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"],
     ["PUBLIC_BASE_URL", "ftp://subgate.example.com"],
+    // Ingress URLs are the base plus /ingress/...: these would send stores elsewhere.
+    ["PUBLIC_BASE_URL", "https://subgate.example.com/?x=1"],
+    ["PUBLIC_BASE_URL", "https://subgate.example.com#top"],
+    ["PUBLIC_BASE_URL", "https://user:pass@subgate.example.com"],
+    // An Authorization: Bearer header cannot carry a space: such a token could never be used.
+    ["SUBGATE_ADMIN_TOKEN", "admin token with spaces"],
     ["NODE_ENV", "staging"],
   ])("refuses %s=%s with a ConfigError naming the variable", (name, value) => {
     const error = configError({ [name]: value });
@@ -87,6 +93,12 @@ describe("parseEnv", () => {
     const named = error.message.split("\n").slice(1);
     expect(named).toHaveLength(1);
     expect(named[0]?.trim().startsWith(`${name}:`)).toBe(true);
+  });
+
+  it("accepts a base URL with a path, with or without a trailing slash", () => {
+    for (const value of ["https://example.com/subgate", "https://example.com/subgate/"]) {
+      expect(parseEnv({ PUBLIC_BASE_URL: value }).PUBLIC_BASE_URL).toBe(value);
+    }
   });
 
   it("names every wrong variable at once", () => {

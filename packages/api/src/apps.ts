@@ -89,10 +89,13 @@ export function appsRouter(options: ApiOptions): Router {
     await requireAppAccess(db, res, req.params.appId);
     const appId = req.params.appId;
     const apiKey = newApiKey();
-    await db.$transaction([
-      db.apiKey.updateMany({ where: { appId, revokedAt: null }, data: { revokedAt: new Date() } }),
-      db.apiKey.create({ data: { id: newId("apiKey"), appId, keyHash: apiKey.hash, keyPrefix: apiKey.prefix } }),
-    ]);
+    await db.$transaction(async (tx) => {
+      // Rotations of one app run one after another: each must revoke the key the previous one made,
+      // which a concurrent transaction's insert would hide from it.
+      await tx.$queryRaw`SELECT id FROM apps WHERE id = ${appId} FOR UPDATE`;
+      await tx.apiKey.updateMany({ where: { appId, revokedAt: null }, data: { revokedAt: new Date() } });
+      await tx.apiKey.create({ data: { id: newId("apiKey"), appId, keyHash: apiKey.hash, keyPrefix: apiKey.prefix } });
+    });
     res.status(201).json({ api_key: apiKey.key });
   });
 

@@ -1,5 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
 /**
  * Encrypts store credentials and webhook secrets at rest with AES-256-GCM.
  * Stored form: `v1.<key id>.<iv>.<tag>.<ciphertext>` (base64url parts). The key id (a hash prefix of
@@ -21,7 +24,7 @@ export class SecretBox {
   }
 
   seal(plaintext: string): string {
-    const iv = randomBytes(12);
+    const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.key, iv);
     const ciphertext = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
     const parts = [iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString("base64url"));
@@ -36,8 +39,12 @@ export class SecretBox {
     if (keyId !== this.keyId) {
       throw new Error(`sealed with another encryption key (${keyId}); SUBGATE_ENCRYPTION_KEY has changed`);
     }
-    const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64url"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    const ivBytes = Buffer.from(iv, "base64url");
+    const tagBytes = Buffer.from(tag, "base64url");
+    // GCM accepts shorter tags, which authenticate less: only what seal() writes is accepted.
+    if (ivBytes.length !== IV_BYTES || tagBytes.length !== TAG_BYTES) throw new Error("not a sealed secret");
+    const decipher = createDecipheriv("aes-256-gcm", this.key, ivBytes, { authTagLength: TAG_BYTES });
+    decipher.setAuthTag(tagBytes);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   }
 
@@ -50,10 +57,17 @@ export class SecretBox {
   }
 }
 
+/**
+ * 32 bytes as 64 hex characters, or base64 / base64url (43 characters, with or without `=`). Node's
+ * decoders skip characters they do not know, so the format is checked first, not after decoding.
+ */
 export function parseKey(encoded: string): Buffer {
   const trimmed = encoded.trim();
-  const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, "hex") : Buffer.from(trimmed, "base64url");
-  if (key.length !== 32) throw new Error("must be 32 bytes, given as 64 hex characters or base64");
+  let key: Buffer | null = null;
+  if (/^[0-9a-f]{64}$/i.test(trimmed)) key = Buffer.from(trimmed, "hex");
+  else if (/^[A-Za-z0-9_-]{43}=?$/.test(trimmed) || /^[A-Za-z0-9+/]{43}=?$/.test(trimmed)) key = Buffer.from(trimmed, "base64");
+  if (key === null || key.length !== 32) throw new Error("must be 32 bytes, given as 64 hex characters or base64");
+  if (key.every((byte) => byte === 0)) throw new Error("must not be all zeros");
   return key;
 }
 

@@ -1,16 +1,16 @@
 import pg from "pg";
+import { parseIntoClientConfig } from "pg-connection-string";
 
 /**
  * Creates the database named in `url` when it does not exist yet, by connecting to the server's
  * `postgres` maintenance database. Safe when several processes start at once.
  */
 export async function ensureDatabase(url: string): Promise<{ created: boolean }> {
-  const target = new URL(url);
-  const name = decodeURIComponent(target.pathname.slice(1));
+  // pg's own parser: it also reads forms `new URL` refuses (a Unix socket as `?host=/var/run/...`).
+  const target = parseIntoClientConfig(url);
+  const name = target.database;
   if (!name) throw new Error("DATABASE_URL names no database");
-  const maintenance = new URL(url);
-  maintenance.pathname = "/postgres";
-  const client = new pg.Client({ connectionString: maintenance.toString(), connectionTimeoutMillis: 5_000 });
+  const client = new pg.Client({ ...target, database: "postgres", connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
     const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
@@ -19,8 +19,10 @@ export async function ensureDatabase(url: string): Promise<{ created: boolean }>
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
       return { created: true };
     } catch (error) {
-      // 42P04 duplicate_database: another process created it between our check and our CREATE.
-      if ((error as { code?: string }).code === "42P04") return { created: false };
+      // Another process created it between our check and our CREATE: 42P04 duplicate_database, or
+      // 23505 on pg_database's unique index when the two CREATEs ran at the same moment.
+      const code = (error as { code?: string }).code;
+      if (code === "42P04" || code === "23505") return { created: false };
       throw error;
     }
   } finally {

@@ -37,7 +37,7 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]>
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, "migration.sql"), "utf8");
-      return { name, sql, checksum: createHash("sha256").update(sql).digest("hex") };
+      return { name, sql, checksum: sha256(sql) };
     }),
   );
 }
@@ -50,7 +50,7 @@ interface AppliedRow {
 }
 
 /**
- * Applies pending migrations in name order, each in its own transaction, recording them in
+ * Applies pending migrations in name order, each as one implicit transaction, recording them in
  * `_prisma_migrations` as Prisma Migrate does. Refuses to go on past a failed or edited migration.
  */
 export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promise<{ applied: string[] }> {
@@ -74,7 +74,7 @@ export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promis
     for (const migration of migrations) {
       const previous = done.get(migration.name);
       if (previous) {
-        if (previous.checksum !== migration.checksum) {
+        if (!checksumMatches(previous.checksum, migration.sql)) {
           throw new Error(`migration ${migration.name} was edited after it was applied (checksum differs)`);
         }
         continue;
@@ -89,6 +89,23 @@ export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promis
   return { applied };
 }
 
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/**
+ * Prisma's `script_matches_checksum`: the file as read, or with its line endings converted either
+ * way, so a checkout with other line endings (git autocrlf) is not taken for an edited migration.
+ */
+function checksumMatches(recorded: string, sql: string): boolean {
+  const lf = sql.replaceAll("\r\n", "\n");
+  return [sql, lf, lf.replaceAll("\n", "\r\n")].some((variant) => sha256(variant) === recorded);
+}
+
+/**
+ * As `prisma migrate deploy` does on PostgreSQL: the script is sent as one simple query, which the
+ * server runs as one implicit transaction (a script of one statement runs alone, so `CREATE INDEX
+ * CONCURRENTLY` works), and the row is finished after it. A crash between the two leaves the row
+ * unfinished, which blocks the next start exactly as it would block Prisma.
+ */
 async function applyOne(client: pg.Client, migration: Migration): Promise<void> {
   const id = randomUUID();
   await client.query(
@@ -97,17 +114,11 @@ async function applyOne(client: pg.Client, migration: Migration): Promise<void> 
     [id, migration.checksum, migration.name],
   );
   try {
-    await client.query("BEGIN");
     await client.query(migration.sql);
-    await client.query(
-      `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
-      [id],
-    );
-    await client.query("COMMIT");
   } catch (error) {
-    await client.query("ROLLBACK");
     // Leave the row unfinished with its logs, as Prisma does, so the failure is visible and blocks.
     await client.query(`UPDATE "_prisma_migrations" SET logs = $2 WHERE id = $1`, [id, String(error)]);
     throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`);
   }
+  await client.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [id]);
 }
