@@ -161,23 +161,31 @@ describe("charge.refunded subscription lookup", () => {
     expect(requests).toEqual([]);
   });
 
-  it("a payment intent that paid no invoice → unresolved (never guessed)", async () => {
+  // A refund of a one-off payment: Stripe shows it paid no subscription, and no configuration changes
+  // that, so it is ignored (not left unresolved, to be looked up again at every configuration change).
+  it("a payment intent that paid no invoice (a one-off payment) → ignored, never guessed", async () => {
     respond = () => ({ status: 200, body: invoiceList([]) });
     const result = await normalize(refundEvent("basil"));
-    expect(result).toMatchObject({ kind: "unresolved", reason: expect.stringContaining(PAYMENT_INTENT_ID) });
+    expect(result).toMatchObject({ kind: "ignored", subscriptionKey: null, reason: expect.stringContaining(PAYMENT_INTENT_ID) });
   });
 
-  it("an invoice that bills no subscription → unresolved", async () => {
+  it("an invoice that bills no subscription → ignored", async () => {
     respond = () => ({ status: 200, body: invoiceObject({ shape: "basil", id: INVOICE_ID, billingReason: "manual", subscriptionId: null }) });
     const result = await normalize(refundEvent("legacy"));
-    expect(result).toMatchObject({ kind: "unresolved", reason: expect.stringMatching(/does not bill a subscription/) });
+    expect(result).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/does not bill a subscription/) });
   });
 
-  it("a charge with neither invoice nor payment intent → unresolved without a request", async () => {
+  it("a charge with neither invoice nor payment intent → ignored without a request", async () => {
     const charge = chargeObject({ shape: "basil", paymentIntentId: null });
     const result = await normalize(refundEvent("basil", { charge }));
-    expect(result).toMatchObject({ kind: "unresolved", reason: expect.stringMatching(/neither an invoice nor a payment intent/) });
+    expect(result).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/neither an invoice nor a payment intent/) });
     expect(requests).toEqual([]);
+  });
+
+  it("an invoice Stripe does not know (a key of another account) → unresolved: another key may find it", async () => {
+    respond = () => ({ status: 404, body: { error: { type: "invalid_request_error", message: `No such invoice: '${INVOICE_ID}'` } } });
+    const result = await normalize(refundEvent("legacy"));
+    expect(result).toMatchObject({ kind: "unresolved", reason: expect.stringMatching(/could not look up/) });
   });
 
   it("a key Stripe refuses → unresolved, with a reason that does not quote the key", async () => {

@@ -8,11 +8,17 @@ import {
   type StripeCharge,
 } from "./objects.ts";
 
+/**
+ * Not found, and why: `configuration` when another key (or any key) could find it, so the charge
+ * waits as unresolved; `no_subscription` when Stripe shows it paid no subscription (a one-off
+ * payment), which no configuration changes.
+ */
 export type ChargeLookupResult =
   | ({ found: true } & ChargeSubscription)
-  | { found: false; reason: string };
+  | { found: false; cause: "configuration" | "no_subscription"; reason: string };
 
-const notFound = (reason: string): ChargeLookupResult => ({ found: false, reason });
+const needsConfiguration = (reason: string): ChargeLookupResult => ({ found: false, cause: "configuration", reason });
+const noSubscription = (reason: string): ChargeLookupResult => ({ found: false, cause: "no_subscription", reason });
 
 /**
  * API lookups for notifications that do not carry what subgate needs. Holds one SDK client per API key
@@ -55,7 +61,7 @@ export class StripeApiLookup {
    */
   async findChargeSubscription(charge: StripeCharge, apiKey: string | null): Promise<ChargeLookupResult> {
     if (apiKey === null || apiKey.trim() === "") {
-      return notFound(
+      return needsConfiguration(
         `charge ${charge.id} does not name its subscription, and the app has no Stripe API key to look it up`,
       );
     }
@@ -63,17 +69,17 @@ export class StripeApiLookup {
     try {
       const invoiceId = charge.invoice ?? (await this.invoiceOfPaymentIntent(stripe, charge));
       if (invoiceId === null) {
-        return notFound(
+        return noSubscription(
           charge.payment_intent == null
             ? `charge ${charge.id} has neither an invoice nor a payment intent`
             : `no invoice is paid by payment intent ${charge.payment_intent} of charge ${charge.id}`,
         );
       }
       const invoice = InvoiceSchema.safeParse(await stripe.invoices.retrieve(invoiceId));
-      if (!invoice.success) return notFound(`Stripe answered invoice ${invoiceId} with something unreadable`);
+      if (!invoice.success) return needsConfiguration(`Stripe answered invoice ${invoiceId} with something unreadable`);
       const subscriptionId = invoiceSubscriptionId(invoice.data);
       if (subscriptionId === null) {
-        return notFound(`invoice ${invoiceId} of charge ${charge.id} does not bill a subscription`);
+        return noSubscription(`invoice ${invoiceId} of charge ${charge.id} does not bill a subscription`);
       }
       return { found: true, subscriptionId, invoiceId, productId: invoiceProductId(invoice.data) };
     } catch (error) {
@@ -93,7 +99,7 @@ export class StripeApiLookup {
   }
 }
 
-/** Temporary failures are retried by the worker; a refused key or a missing object is reported as unresolved. */
+/** Temporary failures are retried by the worker; a refused key or a missing object waits as unresolved. */
 function lookupFailure(error: unknown, chargeId: string): ChargeLookupResult {
   const { errors } = Stripe;
   const temporary =
@@ -109,13 +115,14 @@ function lookupFailure(error: unknown, chargeId: string): ChargeLookupResult {
   }
   if (error instanceof errors.StripeAuthenticationError || error instanceof errors.StripePermissionError) {
     // Stripe's message quotes part of the key: say what happened without it.
-    return notFound(
+    return needsConfiguration(
       `Stripe refused the app's API key (HTTP ${error.statusCode ?? "?"}) while looking up charge ${chargeId}; ` +
         "a restricted key needs read access to invoices and invoice payments",
     );
   }
   if (error instanceof errors.StripeInvalidRequestError) {
-    return notFound(`Stripe could not look up charge ${chargeId}'s invoice: ${error.message}`);
+    // A key of another Stripe account finds no such invoice: a configuration matter too.
+    return needsConfiguration(`Stripe could not look up charge ${chargeId}'s invoice: ${error.message}`);
   }
   throw error;
 }

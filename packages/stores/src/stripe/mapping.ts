@@ -30,7 +30,8 @@
  * | invoice.payment_succeeded      |                                                        | ignored: invoice.paid reports it     |
  * | charge.refunded                | its subscription found (lookup.ts)                     | CANCELLATION, CUSTOMER_SUPPORT,      |
  * |                                |                                                        |   negative price; no state change    |
- * |                                | no subscription found / no API key                     | unresolved                           |
+ * |                                | no API key, or the key cannot find the invoice         | unresolved                           |
+ * |                                | the charge paid no subscription (one-off payment)      | ignored                              |
  * | invoice.* without subscription, any other type                                          | ignored                              |
  *
  * (*) customer.subscription.paused reports a pause; an event here too would duplicate it. trialing → active

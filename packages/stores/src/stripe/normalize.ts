@@ -72,7 +72,12 @@ export async function normalizeStripeNotification(
   if (event.type === "charge.refunded") {
     const charge = dataObject(ChargeSchema, event);
     const found = await lookup.findChargeSubscription(charge, config.apiKey);
-    if (!found.found) return { kind: "unresolved", reason: found.reason, environment: context.environment };
+    if (!found.found) {
+      // A refund of a one-off payment concerns no subscription; one subgate could not look up waits.
+      return found.cause === "no_subscription"
+        ? ignored(context, found.reason, null)
+        : { kind: "unresolved", reason: found.reason, environment: context.environment };
+    }
     return mapChargeRefunded(context, charge, previous, found);
   }
   return ignored(context, `${event.type} is not an event subgate maps`, subscriptionKeyOf(event.data.object));
