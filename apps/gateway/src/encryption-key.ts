@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKey, parseKey } from "@subgate/core";
 import { ConfigError } from "./config.ts";
@@ -31,10 +32,17 @@ export async function resolveEncryptionKey(options: {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot use ${path}: ${(error as Error).message}`);
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-  const key = generateKey();
-  await writeFile(path, `${key}\n`, { mode: 0o600, flag: "wx" }).catch(async (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EEXIST") throw error;
-  });
+  // Written whole under a private name, then linked into place: link() creates the name only if it
+  // does not exist, so a process starting alongside sees no file or a complete one, never a half.
+  const draft = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  await writeFile(draft, `${generateKey()}\n`, { mode: 0o600, flag: "wx" });
+  try {
+    await link(draft, path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+  } finally {
+    await unlink(draft);
+  }
   // Another process may have won the race to create it: use whatever the file holds now.
   return { key: (await readFile(path, "utf8")).trim(), source: "generated" };
 }

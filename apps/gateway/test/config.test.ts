@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { generateKey } from "@subgate/core";
+import { generateKey, parseKey } from "@subgate/core";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "@subgate/delivery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseEnv } from "../src/config.ts";
@@ -161,6 +161,15 @@ describe("resolveEncryptionKey", () => {
 
     const second = await resolveEncryptionKey({ configured: undefined, dataDir, production: false });
     expect(second).toEqual({ key: first.key, source: "file" });
+  });
+
+  it("gives processes starting at once the same complete key, and leaves no draft behind", async () => {
+    const dataDir = join(dir, "together", ".subgate");
+    const results = await Promise.all(Array.from({ length: 8 }, () => resolveEncryptionKey({ configured: undefined, dataDir, production: false })));
+    const keys = new Set(results.map((result) => result.key));
+    expect(keys.size).toBe(1);
+    expect(() => parseKey([...keys][0] as string)).not.toThrow();
+    expect(await readdir(dataDir)).toEqual(["encryption.key"]);
   });
 
   it("uses a configured key as is", async () => {
