@@ -1,6 +1,5 @@
 // Entry point: `tsx src/main.ts [all|server|worker]`. The only module that reads process.env.
 import { existsSync } from "node:fs";
-import { config as loadDotenv } from "dotenv";
 import { createLogger } from "@subgate/core";
 import { applyMigrations, ensureDatabase } from "@subgate/db";
 import { ConfigError, parseEnv, type GatewayConfig } from "./config.ts";
@@ -12,8 +11,8 @@ const ROLES: Role[] = ["all", "server", "worker"];
 async function main(): Promise<void> {
   // `npm start` runs this workspace in apps/gateway; `.env` and `.subgate/` belong to the folder
   // npm was started from (INIT_CWD), the repository root in the README.
-  process.chdir(process.env.INIT_CWD ?? process.cwd());
-  if (existsSync(".env")) loadDotenv({ path: ".env", quiet: true });
+  process.chdir(process.env.INIT_CWD || process.cwd());
+  if (existsSync(".env")) process.loadEnvFile(".env"); // the environment wins over the file
   const role = (process.argv[2] ?? "all") as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
   const env = parseEnv(process.env);

@@ -211,7 +211,8 @@ describe("the entry point", () => {
     return new Promise((resolvePromise, reject) => {
       const child = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/main.ts", ...args], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
+        // INIT_CWD is where `.env` is read from: a folder of this test, never the repository's own `.env`.
+        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), INIT_CWD: dataDir, ...env },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stdout = "";
@@ -258,6 +259,22 @@ describe("the entry point", () => {
     expect(result.code).not.toBeNull();
     expect(result.stderr).toMatch(/could not start/);
     expect(result.stderr).not.toContain("    at ");
+  }, 40_000);
+
+  it("reads .env from the folder npm was started from, and lets the environment win over it", async () => {
+    await writeFile(join(dataDir, ".env"), "PORT=abc\nLOG_LEVEL=nonsense\n");
+    try {
+      const fromFile = await runMain({ SUBGATE_DATA_DIR: dataDir });
+      expect(fromFile.code).not.toBe(0);
+      expect(fromFile.stderr).toContain("PORT");
+      expect(fromFile.stderr).toContain("LOG_LEVEL");
+      const overridden = await runMain({ SUBGATE_DATA_DIR: dataDir, LOG_LEVEL: "silent" });
+      expect(overridden.code).not.toBe(0);
+      expect(overridden.stderr).toContain("PORT");
+      expect(overridden.stderr).not.toContain("LOG_LEVEL");
+    } finally {
+      await rm(join(dataDir, ".env"));
+    }
   }, 40_000);
 
   it("exits non-zero for an unknown role", async () => {

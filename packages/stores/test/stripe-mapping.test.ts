@@ -335,8 +335,12 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
       expect(result).toMatchObject({
         kind: "subscription",
         events: [{ type: "EXPIRATION", expiration_reason: "BILLING_ERROR", expiration_at_ms: at(FEB_1 + 86_400 * 15) }],
-        state: { status: "expired" },
+        // Access ended with this update, not at the (future) period end; it no longer renews.
+        state: { status: "expired", auto_renew: false, expires_at_ms: at(FEB_1 + 86_400 * 15) },
       });
+      // A later update while still unpaid does not know when access ended: it keeps the stored time.
+      const later = await normalize(stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { metadata: {} } }));
+      expect(later.kind === "subscription" && later.state).not.toHaveProperty("expires_at_ms");
     });
 
     it("a change to paused is state only (customer.subscription.paused reports it)", async () => {

@@ -325,7 +325,11 @@ export function mapSubscriptionEvent(
   if (events === null) {
     return ignored(context, `${context.type} is not a subscription change subgate reports`, subscription.id);
   }
-  return subscriptionResult(context, subscription.id, statePatchFromSubscription(subscription), events);
+  const state = statePatchFromSubscription(subscription);
+  // An object that does not say when access ended (`unpaid`): the EXPIRATION of this update does.
+  const expiration = events.find((event) => event.type === "EXPIRATION");
+  if (state.expires_at_ms === undefined && expiration?.expiration_at_ms != null) state.expires_at_ms = expiration.expiration_at_ms;
+  return subscriptionResult(context, subscription.id, state, events);
 }
 
 // ---- invoice.* ----

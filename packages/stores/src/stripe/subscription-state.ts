@@ -27,8 +27,9 @@ export function isCanceling(subscription: StripeSubscription): boolean {
   return subscription.cancel_at_period_end === true || subscription.cancel_at != null;
 }
 
+/** Access is over: ended by Stripe, or `unpaid` (retries exhausted; Stripe attempts no more invoices). */
 export function isEnded(subscription: StripeSubscription): boolean {
-  return subscription.status === "canceled" || subscription.status === "incomplete_expired";
+  return subscription.status === "canceled" || subscription.status === "incomplete_expired" || subscription.status === "unpaid";
 }
 
 export function subgateStatus(subscription: StripeSubscription): SubscriptionStatus | undefined {
@@ -48,7 +49,8 @@ export function periodTypeOf(subscription: StripeSubscription): PeriodType {
  * keeps its (future) period end in the payload, which is no longer when it expires.
  */
 export function expiresAtMs(subscription: StripeSubscription): number | null {
-  if (isEnded(subscription) && subscription.ended_at != null) return subscription.ended_at * 1000;
+  // Ended: at `ended_at`; `unpaid` has none, and its period end is not when access ended (unknown here).
+  if (isEnded(subscription)) return subscription.ended_at != null ? subscription.ended_at * 1000 : null;
   const periodEnd = subscriptionPeriodEnd(subscription);
   // A cancellation at a date before the period ends (`cancel_at`, prorated) ends it then.
   const cancelAt = subscription.cancel_at ?? null;
