@@ -37,42 +37,42 @@ function newApp() {
 }
 
 describe("invoices carry no subscription state: the subscription's own events decide it", () => {
-  it("invoice.paid of the current period, paid after a cancellation was scheduled, keeps the subscription canceling", async () => {
+  // FEB_1 + 10 min: the customer cancels at period end (Stripe: active + cancel_at_period_end).
+  // FEB_1 + 1 h: Stripe finalizes and collects the period's invoice (drafts wait ~1 h; ACH/SEPA take days).
+  it.each([
+    ["in store order", ["cancel", "paid"]],
+    ["with the invoice delivered first (a Stripe retry of the cancellation, say)", ["paid", "cancel"]],
+  ] as const)("a cancellation scheduled before the period's invoice was paid leaves the subscription canceling, %s", async (_order, order) => {
     receiver.received.length = 0;
     const app = await newApp();
-    // The period rolls over on FEB_1 (active, auto-renewing).
     await app.send(
-      stripeEvent({ shape: "legacy", id: "evt_review2_created", type: "customer.subscription.created", object: subscriptionObject({ shape: "legacy" }), created: JAN_1 + 60 }),
+      stripeEvent({ shape: "legacy", id: `evt_created_${order[0]}`, type: "customer.subscription.created", object: subscriptionObject({ shape: "legacy" }), created: JAN_1 + 60 }),
       1,
     );
-    // FEB_1 + 10 min: the customer cancels at period end (Stripe: active + cancel_at_period_end).
-    await app.send(
-      stripeEvent({
+    const events = {
+      cancel: stripeEvent({
         shape: "legacy",
-        id: "evt_review2_cancel",
+        id: `evt_cancel_${order[0]}`,
         type: "customer.subscription.updated",
         object: subscriptionObject({ shape: "legacy", periodStart: FEB_1, periodEnd: MAR_1, cancelAtPeriodEnd: true, canceledAt: FEB_1 + 600 }),
         previous: { cancel_at_period_end: false, canceled_at: null },
         created: FEB_1 + 600,
       }),
-      2,
-    );
-    // FEB_1 + 1 h: Stripe finalizes and collects the period's invoice (drafts wait ~1 h; ACH/SEPA take days).
-    await app.send(
-      stripeEvent({
+      paid: stripeEvent({
         shape: "legacy",
-        id: "evt_review2_paid",
+        id: `evt_paid_${order[0]}`,
         type: "invoice.paid",
         object: invoiceObject({ shape: "legacy", billingReason: "subscription_cycle", periodStart: FEB_1, periodEnd: MAR_1, paidAt: FEB_1 + 3_600 }),
         created: FEB_1 + 3_600,
       }),
-      3,
-    );
+    };
+    for (const [n, name] of order.entries()) await app.send(events[name], n + 2);
     const types = receiver.delivered.map((request) => JSON.parse(request.body).event.type);
-    expect(types).toEqual(["INITIAL_PURCHASE", "CANCELLATION", "RENEWAL"]);
+    expect(types).toEqual(["INITIAL_PURCHASE", ...order.map((name) => (name === "cancel" ? "CANCELLATION" : "RENEWAL"))]);
 
     const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${app.subscriptionId}`);
     // EVENTS.md, subscription state: Stripe `active` is `canceled` while cancel_at_period_end is set.
+    // The invoice says nothing about renewal; the only notification that does says it is off.
     expect(subscription.body).toMatchObject({ status: "canceled", auto_renew: false });
   });
   it("an open invoice paid after Stripe ended the subscription does not bring it back to active", async () => {
