@@ -1,42 +1,84 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from "@subgate/delivery";
 
-const booleanFlag = z
-  .enum(["true", "false", "1", "0", ""])
-  .default("false")
-  .transform((value) => value === "true" || value === "1");
+/*
+ * Every setting subgate reads from the environment, validated once at start. Only the entry point
+ * (main.ts) reads `process.env`; everything else takes a `GatewayConfig`. Each schema's messages
+ * say what is expected, so a refusal reads `PORT: got "abc"; expected an integer from 0 to 65535`.
+ */
 
-const httpUrl = z.url({ protocol: /^https?$/ });
+/** A whole number in a range, written in decimal digits (`z.coerce` would turn "" and " " into 0). */
+function integer(min: number, max: number, what = "an integer") {
+  const expected = `${what} from ${min} to ${max}`;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, expected)
+    .transform(Number)
+    .pipe(z.number().int().min(min, expected).max(max, expected));
+}
+
+const TRUE = ["true", "1", "yes", "on"];
+const FALSE = ["false", "0", "no", "off"];
+/** The usual spellings of a yes or no, in any case. */
+const booleanFlag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((value) => TRUE.includes(value) || FALSE.includes(value), `true or false (also 1/0, yes/no, on/off, in any case)`)
+  .transform((value) => TRUE.includes(value))
+  .optional()
+  .transform((value) => value ?? false);
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+const httpUrl = z.string().trim().refine(isHttpUrl, "an http:// or https:// URL, such as https://api.example.com");
 
 /** Ingress URLs are this base plus `/ingress/...`: a query, a fragment or credentials would break them. */
 const baseUrl = httpUrl.refine((value) => {
   const url = new URL(value);
   return url.search === "" && url.hash === "" && url.username === "" && url.password === "";
-}, "must be a plain base URL, without query, fragment or credentials");
+}, "a plain base URL without query, fragment or credentials, such as https://subgate.example.com");
 
-/**
- * Every setting subgate reads from the environment, validated once at start. Only the entry point
- * (main.ts) reads `process.env`; everything else takes a `GatewayConfig`.
- */
+/** A host name (RFC 1123 labels) or an IPv4 or IPv6 address. */
+const host = z
+  .string()
+  .trim()
+  .refine(
+    (value) => isIP(value) !== 0 || /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
+    "an IP address (0.0.0.0 for every IPv4 interface, :: for every interface) or a host name",
+  );
+
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.join(", ")}` });
+
 export const configSchema = z
   .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/subgate"),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    NODE_ENV: oneOf(["development", "production", "test"]).default("development"),
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/subgate"),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+    HOST: host.default("0.0.0.0"),
+    PORT: integer(0, 65535).default(3000),
     // Unset by default, so `start:server` and `start:worker` side by side on one machine do not collide.
-    HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    HEALTH_PORT: integer(0, 65535).optional(),
     PUBLIC_BASE_URL: baseUrl.optional(),
     SUBGATE_ADMIN_TOKEN: z
       .string()
-      .min(8, "must be at least 8 characters")
+      .min(8, "at least 8 characters")
       // What an `Authorization: Bearer` header can carry (RFC 6750 b64token); anything else could never be sent.
-      .regex(/^[A-Za-z0-9._~+/-]+=*$/, "may contain only letters, digits and - . _ ~ + / (then =)")
+      .regex(/^[A-Za-z0-9._~+/-]+=*$/, "only letters, digits and - . _ ~ + / (then =), as a bearer token can carry")
       .optional(),
+    // Checked where it is resolved (encryption-key.ts), which also reads the development key file.
     SUBGATE_ENCRYPTION_KEY: z.string().optional(),
     SUBGATE_DATA_DIR: z.string().default(".subgate"),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag,
-    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
+    WEBHOOK_TIMEOUT_MS: integer(100, 120_000, "a number of milliseconds").default(15_000),
     WEBHOOK_RETRY_SCHEDULE: z
       .string()
       .optional()
@@ -45,18 +87,18 @@ export const configSchema = z
         try {
           return parseRetrySchedule(value);
         } catch (error) {
-          ctx.addIssue({ code: "custom", message: (error as Error).message });
+          ctx.addIssue({ code: "custom", message: `comma-separated delays such as 5s,5m,30m,2h (${(error as Error).message})` });
           return z.NEVER;
         }
       }),
-    SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
-    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/).default("subgate"),
+    SWEEP_INTERVAL_MS: integer(100, 86_400_000, "a number of milliseconds").default(30_000),
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _, -, { and } only").default("subgate"),
     STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SUBGATE_ENCRYPTION_KEY) {
-      ctx.addIssue({ code: "custom", path: ["SUBGATE_ENCRYPTION_KEY"], message: "is required when NODE_ENV=production" });
+      ctx.addIssue({ code: "custom", path: ["SUBGATE_ENCRYPTION_KEY"], message: "a key: it is required when NODE_ENV=production" });
     }
   });
 
@@ -66,13 +108,17 @@ export interface GatewayConfig {
   env: Env["NODE_ENV"];
   databaseUrl: string;
   redisUrl: string;
+  /** The address the HTTP server binds. */
+  host: string;
   port: number;
   /** Where a worker-only process answers /healthz and /readyz (0: any free port); null: it serves no HTTP. */
   healthPort: number | null;
   publicBaseUrl: string;
   adminToken: string | null;
-  /** The 32-byte key, already resolved (see encryption-key.ts). */
+  /** The key ring, already resolved (see encryption-key.ts): one key, or several during a rotation. */
   encryptionKey: string;
+  /** Where it came from, for the message when it does not open what the database holds. */
+  encryptionKeySource?: "environment" | "file" | "generated";
   allowPrivateTargets: boolean;
   webhookTimeoutMs: number;
   retryScheduleMs: number[];
@@ -88,12 +134,31 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
+/** Variables whose value is never repeated in a message. */
+const SECRETS = new Set(["SUBGATE_ADMIN_TOKEN", "SUBGATE_ENCRYPTION_KEY"]);
+
+/** A refused value as a message may show it: secrets not at all, connection strings without their password. */
+export function shownValue(name: string, value: string): string {
+  if (SECRETS.has(name)) return "a value (not shown: it is a secret)";
+  let shown = value;
+  if (name.endsWith("_URL")) shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, "$1***@");
+  return JSON.stringify(shown.length > 120 ? `${shown.slice(0, 120)}…` : shown);
+}
+
+/** One line of a configuration refusal: what was given, and what is expected. */
+export function configLine(name: string, value: string | undefined, expected: string): string {
+  return `  ${name}: ${value === undefined ? "not set" : `got ${shownValue(name, value)}`}; expected ${expected}`;
+}
+
 /** Parses the environment; a bad value is one clear line per variable, never a stack trace. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // An empty variable (`PORT=` in a .env file) means unset, as in most tools, never "" or 0.
-  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== ""));
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== "")) as Record<string, string>;
   const result = configSchema.safeParse(set);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "environment"}: ${issue.message}`);
-  throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  const lines = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "environment");
+    return configLine(name, set[name], issue.message);
+  });
+  throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join("\n")}`);
 }

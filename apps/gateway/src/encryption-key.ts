@@ -1,28 +1,35 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { generateKey, parseKey } from "@subgate/core";
-import { ConfigError } from "./config.ts";
+import { generateKey, parseKey, parseKeyList } from "@subgate/core";
+import { ConfigError, configLine } from "./config.ts";
+
+const EXPECTED_KEYS = "32 bytes as 64 hex characters or base64 (openssl rand -hex 32), or a comma-separated list of such keys during a rotation (the first seals)";
 
 /**
- * SUBGATE_ENCRYPTION_KEY when set (required in production). In development, a key generated into
- * `<data dir>/encryption.key` on first start, so `npm start` works on a fresh machine and keeps
- * decrypting what it stored across restarts.
+ * SUBGATE_ENCRYPTION_KEY when set (required in production): one key, or a comma-separated list
+ * during a rotation. In development, a key generated into `<data dir>/encryption.key` on first
+ * start, so `npm start` works on a fresh machine and keeps decrypting what it stored across restarts.
  */
 export async function resolveEncryptionKey(options: {
   configured: string | undefined;
   dataDir: string;
   production: boolean;
+  /** False where a new key would be no use (a rotation): a missing key is then an error. */
+  generate?: boolean;
 }): Promise<{ key: string; source: "environment" | "generated" | "file" }> {
   if (options.configured) {
     try {
-      parseKey(options.configured);
+      parseKeyList(options.configured);
     } catch (error) {
-      throw new ConfigError(`invalid configuration:\n  SUBGATE_ENCRYPTION_KEY: ${(error as Error).message}`);
+      // The message names a key by its position, never its value.
+      throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", options.configured, `${EXPECTED_KEYS} (${(error as Error).message})`)}`);
     }
     return { key: options.configured, source: "environment" };
   }
-  if (options.production) throw new ConfigError("invalid configuration:\n  SUBGATE_ENCRYPTION_KEY: is required when NODE_ENV=production");
+  if (options.production) {
+    throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}: it is required when NODE_ENV=production`)}`);
+  }
   const path = join(options.dataDir, "encryption.key");
   try {
     const stored = (await readFile(path, "utf8")).trim();
@@ -30,6 +37,9 @@ export async function resolveEncryptionKey(options: {
     return { key: stored, source: "file" };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot use ${path}: ${(error as Error).message}`);
+  }
+  if (options.generate === false) {
+    throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}; there is no key file at ${path} either`)}`);
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   // Written whole under a private name, then linked into place: link() creates the name only if it

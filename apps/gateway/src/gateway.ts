@@ -1,4 +1,4 @@
-import { SecretBox, type Logger } from "@subgate/core";
+import { describeError, SecretBox, type Logger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { WebhookSender } from "@subgate/delivery";
 import { JobProducer } from "@subgate/queue";
@@ -6,11 +6,19 @@ import type { StoreModules } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { startWorkers, type RunningWorkers } from "@subgate/worker";
 import type { GatewayConfig } from "./config.ts";
+import { checkEncryptionKeys } from "./encryption-check.ts";
 import { createHealthApp, createHttpApp } from "./http-app.ts";
 import { listen, type HttpListener } from "./http-listener.ts";
 import { createStoreModules } from "./stores.ts";
 
 export type Role = "all" | "server" | "worker";
+
+/**
+ * How long a delivery's lease outlives its attempt's timeout. A worker that dies mid-attempt holds
+ * the delivery that long past the timeout before it is retried (and the attempt recorded as
+ * interrupted); a worker whose database stalls past it still records its attempt (send-delivery.ts).
+ */
+const DELIVERY_LEASE_MARGIN_MS = 10_000;
 
 export interface Gateway {
   /** The HTTP server's base URL (when this process serves ingress and the API). */
@@ -33,7 +41,20 @@ export interface GatewayOverrides {
 export async function startGateway(config: GatewayConfig, role: Role, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const db = createPrismaClient({ url: config.databaseUrl });
   const secretBox = SecretBox.fromString(config.encryptionKey);
-  const producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix });
+  let keys;
+  try {
+    keys = await checkEncryptionKeys(db, secretBox, config.encryptionKeySource ?? "environment");
+  } catch (error) {
+    await db.$disconnect();
+    throw error;
+  }
+  if (keys.sealedWithOtherKeys > 0) {
+    logger.warn(
+      { sealed_with_other_keys: keys.sealedWithOtherKeys, sealing_key: secretBox.keyId },
+      "stored secrets are sealed with an older key of SUBGATE_ENCRYPTION_KEY; run npm run keys:rotate, then drop the old key",
+    );
+  }
+  const producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
   const stores = overrides.stores ?? createStoreModules({ stripeApiBaseUrl: config.stripeApiBaseUrl });
   const ledger = new SubscriptionLedger(db);
   const sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
@@ -53,8 +74,8 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
       allowPrivateTargets: config.allowPrivateTargets,
       checkReady,
     });
-    server = await listen(app, config.port);
-    logger.info({ url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
+    server = await listen(app, config.port, config.host);
+    logger.info({ address: server.address, local_url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
   }
 
   const workers =
@@ -72,15 +93,16 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
           notificationRetryScheduleMs: config.notificationRetryScheduleMs,
           sweepIntervalMs: config.sweepIntervalMs,
           sweepGraceMs: config.sweepGraceMs,
-          deliveryLeaseMs: config.webhookTimeoutMs + 30_000,
+          // The attempt's whole exchange is bounded by the timeout; the margin covers recording it.
+          deliveryLeaseMs: config.webhookTimeoutMs + DELIVERY_LEASE_MARGIN_MS,
         })
       : null;
 
   // Orchestrators probe worker-only processes too: they get the probes, never ingress or the API.
   // Started after the workers, so a ready answer means jobs are being taken.
   if (role === "worker" && config.healthPort !== null) {
-    server = await listen(createHealthApp({ logger, checkReady }), config.healthPort);
-    logger.info({ url: server.url }, "health server listening");
+    server = await listen(createHealthApp({ logger, checkReady }), config.healthPort, config.host);
+    logger.info({ address: server.address, local_url: server.url }, "health server listening");
   }
 
   return {
@@ -105,15 +127,26 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
   };
 }
 
+/** Ready: PostgreSQL takes writes (the ingress's one job is to store) and Redis answers, each within 2 s. */
 async function readiness(db: Db, producer: JobProducer): Promise<Record<string, string>> {
   const check = async (fn: () => Promise<unknown>): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2_000))]);
+      await Promise.race([fn(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no answer within 2 s")), 2_000)))]);
       return "ok";
     } catch (error) {
-      return `unavailable: ${(error as Error).message}`.slice(0, 200);
+      return `unavailable: ${describeError(error)}`.slice(0, 300);
+    } finally {
+      clearTimeout(timer);
     }
   };
-  const [postgres, redis] = await Promise.all([check(() => db.$queryRaw`SELECT 1`), check(() => producer.ping())]);
+  const [postgres, redis] = await Promise.all([check(() => takesWrites(db)), check(() => producer.ping())]);
   return { postgres, redis };
+}
+
+/** A standby, or a database set read-only, answers queries but refuses every write. */
+async function takesWrites(db: Db): Promise<void> {
+  const [state] = await db.$queryRaw<{ standby: boolean; read_only: string }[]>`
+    SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS read_only`;
+  if (state?.standby || state?.read_only === "on") throw new Error("the database is read-only: writes cannot be taken");
 }

@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response, type Router } from "express";
-import { createApiRouter, errorHandler, notFoundHandler, type ApiOptions } from "@subgate/api";
-import type { Logger } from "@subgate/core";
+import { createApiRouter, type ApiOptions } from "@subgate/api";
+import { runInRequestContext, type Logger } from "@subgate/core";
+import { errorHandler, notFoundHandler, requestIdOf, requestIds } from "@subgate/http";
 import { createIngressRouter, type IngressOptions } from "@subgate/ingress";
 
 export interface HealthAppOptions {
@@ -22,9 +23,12 @@ function requestLog(logger: Logger) {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-      logger.info(
-        { method: req.method, path: loggedPath(req), status: res.statusCode, duration_ms: Math.round(durationMs * 10) / 10 },
-        "request",
+      // "finish" is emitted outside the request's async context: name the request explicitly.
+      runInRequestContext({ requestId: requestIdOf(res) ?? "" }, () =>
+        logger.info(
+          { method: req.method, path: loggedPath(req), status: res.statusCode, duration_ms: Math.round(durationMs * 10) / 10 },
+          "request",
+        ),
       );
     });
     next();
@@ -45,7 +49,7 @@ function buildApp(options: HealthAppOptions, routers: Router[]): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
-  app.use(requestLog(options.logger));
+  app.use(requestIds(), requestLog(options.logger));
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });

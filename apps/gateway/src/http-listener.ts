@@ -1,22 +1,26 @@
 import { createServer, STATUS_CODES, type RequestListener, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { isIPv6, type AddressInfo, type Socket } from "node:net";
+import { acceptRequestId } from "@subgate/core";
 
 export interface HttpListener {
-  /** Base URL on the loopback interface, with the port actually bound. */
+  /** A base URL this machine can reach the server at: the bound address, loopback for a wildcard. */
   url: string;
+  /** The address and port actually bound (`0.0.0.0:3000`, `[::1]:8080`), for the log. */
+  address: string;
   /** Stops accepting connections; resolves once every request in flight has had its full answer. */
   close(): Promise<void>;
 }
 
 /**
- * Serves `app` on every interface (`port` 0: any free port), with a shutdown that drains.
+ * Serves `app` on `host` (`0.0.0.0`: every IPv4 interface; `::`: every interface) and `port` (0: any
+ * free port), with a shutdown that drains.
  *
  * `server.close()` drops idle keep-alive connections, but a connection whose request is in flight
  * stays open after its answer and holds the close until the client or the keep-alive timeout ends
  * it (a load balancer that keeps sending never does). So answers given once closing has begun
  * carry `Connection: close`: each connection ends with its last answer.
  */
-export async function listen(app: RequestListener, port: number): Promise<HttpListener> {
+export async function listen(app: RequestListener, port: number, host = "0.0.0.0"): Promise<HttpListener> {
   const server = createServer(app);
   const answering = new Set<ServerResponse>();
   let closing = false;
@@ -33,14 +37,18 @@ export async function listen(app: RequestListener, port: number): Promise<HttpLi
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "0.0.0.0", () => {
+    server.listen(port, host, () => {
       server.off("error", reject);
       resolve();
     });
   });
 
+  const bound = server.address() as AddressInfo;
+  const hostPart = (address: string) => (isIPv6(address) ? `[${address}]` : address);
+  const reachable = bound.address === "0.0.0.0" ? "127.0.0.1" : bound.address === "::" ? "::1" : bound.address;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${hostPart(reachable)}:${bound.port}`,
+    address: `${hostPart(bound.address)}:${bound.port}`,
     close() {
       closing = true;
       for (const res of answering) lastOnConnection(res);
@@ -52,7 +60,8 @@ export async function listen(app: RequestListener, port: number): Promise<HttpLi
 /**
  * A request Node's parser refuses (headers over 16 KB, a method it does not know, a broken request
  * line) never reaches Express. It still gets the API's JSON error shape instead of Node's bare
- * `400` without a body, and the connection is closed, as Node's default handler does.
+ * `400` without a body, and the connection is closed, as Node's default handler does. It gets a
+ * request id like every other answer (the request's own header cannot be read: it did not parse).
  */
 function answerUnparsable(error: Error & { code?: string }, socket: Socket): void {
   if (error.code === "ECONNRESET" || !socket.writable) {
@@ -65,9 +74,10 @@ function answerUnparsable(error: Error & { code?: string }, socket: Socket): voi
       : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
         ? [408, "request_timeout", "the request took too long to arrive"]
         : [400, "bad_request", "the request is not valid HTTP"];
-  const body = JSON.stringify({ error: { code, message } });
+  const requestId = acceptRequestId(undefined);
+  const body = JSON.stringify({ error: { code, message, request_id: requestId } });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -1,21 +1,19 @@
-// Entry point: `tsx src/main.ts [all|server|worker]`. The only module that reads process.env.
-import { existsSync } from "node:fs";
+// Entry point: `node --import tsx src/main.ts [all|server|worker]`. The only module that reads process.env.
 import { createLogger } from "@subgate/core";
 import { applyMigrations, ensureDatabase } from "@subgate/db";
 import { ConfigError, parseEnv, type GatewayConfig } from "./config.ts";
 import { resolveEncryptionKey } from "./encryption-key.ts";
+import { readEnvironment } from "./environment.ts";
 import { startGateway, type Role } from "./gateway.ts";
 
 const ROLES: Role[] = ["all", "server", "worker"];
+/** How often a process started by npm checks that npm is still there (see watchParent). */
+const PARENT_CHECK_MS = 500;
 
 async function main(): Promise<void> {
-  // `npm start` runs this workspace in apps/gateway; `.env` and `.subgate/` belong to the folder
-  // npm was started from (INIT_CWD), the repository root in the README.
-  process.chdir(process.env.INIT_CWD || process.cwd());
-  if (existsSync(".env")) process.loadEnvFile(".env"); // the environment wins over the file
   const role = (process.argv[2] ?? "all") as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
-  const env = parseEnv(process.env);
+  const env = parseEnv(readEnvironment());
   const logger = createLogger({ level: env.LOG_LEVEL, base: { service: "subgate", role } });
 
   const encryption = await resolveEncryptionKey({
@@ -26,17 +24,20 @@ async function main(): Promise<void> {
   if (encryption.source === "generated") {
     logger.warn({ dir: env.SUBGATE_DATA_DIR }, "generated a development encryption key; set SUBGATE_ENCRYPTION_KEY in production");
   }
-  if (!env.SUBGATE_ADMIN_TOKEN) logger.warn("SUBGATE_ADMIN_TOKEN is not set: admin calls (creating apps) are refused");
+  // Only processes that serve the API take admin calls.
+  if (!env.SUBGATE_ADMIN_TOKEN && role !== "worker") logger.warn("SUBGATE_ADMIN_TOKEN is not set: admin calls (creating apps) are refused");
 
   const config: GatewayConfig = {
     env: env.NODE_ENV,
     databaseUrl: env.DATABASE_URL,
     redisUrl: env.REDIS_URL,
+    host: env.HOST,
     port: env.PORT,
     healthPort: env.HEALTH_PORT ?? null,
     publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
     adminToken: env.SUBGATE_ADMIN_TOKEN ?? null,
     encryptionKey: encryption.key,
+    encryptionKeySource: encryption.source,
     allowPrivateTargets: env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
     webhookTimeoutMs: env.WEBHOOK_TIMEOUT_MS,
     retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE,
@@ -53,13 +54,13 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, role, logger);
 
   let stopping = false;
-  const stop = (signal: string) => {
+  const stop = (why: string) => {
     if (stopping) {
-      logger.warn({ signal }, "second signal: exiting now");
+      logger.warn({ signal: why }, "second signal: exiting now");
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, "shutting down: finishing requests and jobs in flight");
+    logger.info({ signal: why }, "shutting down: finishing requests and jobs in flight");
     gateway.close().then(
       () => {
         logger.info("stopped");
@@ -73,6 +74,29 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  watchParent((parent) => {
+    // Ctrl-C signals npm and the gateway together: npm leaving then is no second signal.
+    if (stopping) return;
+    logger.warn({ parent_pid: parent }, "the parent process exited (npm does not pass SIGTERM on)");
+    stop("parent exited");
+  });
+}
+
+/**
+ * npm does not pass SIGTERM on to the script it runs: `kill <npm's pid>` ends npm and leaves the
+ * gateway running as an orphan, still serving requests. So a process whose parent has gone (its
+ * parent pid changed) shuts down gracefully, as if it had been signalled. A process whose parent is
+ * init already (a container's entry point, a systemd service) has nothing to watch.
+ */
+function watchParent(onGone: (parentPid: number) => void): void {
+  const parent = process.ppid;
+  if (parent <= 1) return;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone(parent);
+  }, PARENT_CHECK_MS);
+  timer.unref();
 }
 
 main().catch((error: unknown) => {

@@ -76,7 +76,7 @@ describe("parseEnv", () => {
     ["REDIS_URL", "127.0.0.1:6379"],
     ["WEBHOOK_RETRY_SCHEDULE", "5s,soon"],
     ["WEBHOOK_RETRY_SCHEDULE", "5s,,1m"],
-    ["WEBHOOK_ALLOW_PRIVATE_TARGETS", "yes"],
+    ["WEBHOOK_ALLOW_PRIVATE_TARGETS", "maybe"],
     ["PUBLIC_BASE_URL", "ftp://subgate.example.com"],
     // Ingress URLs are the base plus /ingress/...: these would send stores elsewhere.
     ["PUBLIC_BASE_URL", "https://subgate.example.com/?x=1"],

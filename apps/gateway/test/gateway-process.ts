@@ -76,8 +76,8 @@ export class GatewayProcess {
   /** The base URL from its "... listening" log line. */
   get url(): string {
     const line = this.logs.find((log) => log.msg.endsWith("server listening"));
-    if (typeof line?.url !== "string") throw new Error(`no "listening" log line yet:\n${this.output}`);
-    return line.url;
+    if (typeof line?.local_url !== "string") throw new Error(`no "listening" log line yet:\n${this.output}`);
+    return line.local_url;
   }
 
   get running(): boolean {

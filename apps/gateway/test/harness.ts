@@ -29,6 +29,7 @@ export async function createTestEnvironment(overrides: Partial<GatewayConfig> = 
     env: "test",
     databaseUrl: database.url,
     redisUrl: REDIS_URL,
+    host: "127.0.0.1",
     port: 0,
     healthPort: null,
     publicBaseUrl: "http://subgate.test",
@@ -81,16 +82,23 @@ export async function createTestEnvironment(overrides: Partial<GatewayConfig> = 
 /** What the helpers below need of a gateway: its URL (an in-process Gateway, or a spawned one's). */
 export type GatewayUrl = Pick<Gateway, "url">;
 
+/** An answer of the gateway: its status, its JSON body, and the request id it was given. */
+export interface Answer {
+  status: number;
+  body: any;
+  requestId: string | null;
+}
+
 /** A small JSON HTTP client for the gateway's API. */
 export function apiClient(baseUrl: string, token: string) {
-  async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  async function call(method: string, path: string, body?: unknown): Promise<Answer> {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : null };
+    return { status: response.status, body: text ? JSON.parse(text) : null, requestId: response.headers.get("x-request-id") };
   }
   return {
     get: (path: string) => call("GET", path),
@@ -106,7 +114,7 @@ export async function postToIngress(
   publicUrl: string,
   body: string,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any }> {
+): Promise<Answer> {
   const path = new URL(publicUrl).pathname;
   const response = await fetch(`${gateway.url}${path}`, {
     method: "POST",
@@ -114,7 +122,7 @@ export async function postToIngress(
     body,
   });
   const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return { status: response.status, body: text ? JSON.parse(text) : null, requestId: response.headers.get("x-request-id") };
 }
 
 export const STRIPE_SECRET = "whsec_test_secret_for_subgate";

@@ -144,7 +144,10 @@ function expectNothingLeaked(text: string, where: string): void {
   for (const secret of secrets()) expect(text, where).not.toContain(secret);
 }
 
-/** A 4xx in API.md's shape: exactly `{"error": {"code", "message"}}` (plus optional `details`). */
+/**
+ * A 4xx in API.md's shape: exactly `{"error": {"code", "message", "request_id"}}` (plus optional
+ * `details`), the request id the same as the answer's X-Request-Id.
+ */
 function expectRefusal(answer: Answer, where: string, statuses?: readonly number[]): { code: string; message: string } {
   const context = `${where}\n  -> ${answer.status} ${answer.text.slice(0, 500)}`;
   expect(answer.status, context).toBeGreaterThanOrEqual(400);
@@ -154,7 +157,8 @@ function expectRefusal(answer: Answer, where: string, statuses?: readonly number
   expect(answer.headers["content-type"], context).toMatch(/^application\/json\b/);
   const body = JSON.parse(answer.text);
   expect(Object.keys(body), context).toEqual(["error"]);
-  expect(Object.keys(body.error).filter((key) => key !== "details"), context).toEqual(["code", "message"]);
+  expect(Object.keys(body.error).filter((key) => key !== "details"), context).toEqual(["code", "message", "request_id"]);
+  expect(body.error.request_id, context).toBe(answer.headers["x-request-id"]);
   expect(body.error.code, context).toEqual(expect.any(String));
   expect(body.error.message, context).toEqual(expect.any(String));
   return body.error;

@@ -10,6 +10,7 @@ import {
   createTestEnvironment,
   postToIngress,
   sendStripeEvent,
+  type Answer,
   type TestEnvironment,
 } from "./harness.ts";
 
@@ -19,7 +20,6 @@ import {
  */
 
 type StripeApp = Awaited<ReturnType<typeof createStripeApp>>;
-type Answer = { status: number; body: any };
 
 interface StripeStatus {
   last_rejected_at: string | null;
@@ -46,7 +46,8 @@ function expectRefusal(answer: Answer, status: number, code: string, mustNotCont
   expect(answer.status, JSON.stringify(answer.body)).toBe(status);
   expect(answer.body).not.toBeNull();
   expect(Object.keys(answer.body)).toEqual(["error"]);
-  expect(answer.body.error).toEqual({ code, message: expect.any(String) });
+  expect(answer.body.error).toEqual({ code, message: expect.any(String), request_id: answer.requestId });
+  expect(answer.requestId).toMatch(/^req_[0-9a-f]{24}$/);
   expect(answer.body.error.message.length).toBeGreaterThan(0);
   const text = JSON.stringify(answer.body);
   expect(text).not.toMatch(/stack/i);
@@ -218,7 +219,7 @@ describe("stripe ingress refusals", () => {
       body: stream,
       duplex: "half",
     } as RequestInit);
-    expectRefusal({ status: response.status, body: await response.json() }, 413, "payload_too_large");
+    expectRefusal({ status: response.status, body: await response.json(), requestId: response.headers.get("x-request-id") }, 413, "payload_too_large");
     await expectRecordedRefusal(/limit|large/i);
   });
 

@@ -1,5 +1,6 @@
-import express, { Router, type NextFunction, type Request, type Response } from "express";
+import { Router, type NextFunction, type Request, type Response } from "express";
 import { AppError } from "@subgate/core";
+import { jsonBody } from "@subgate/http";
 import { authenticate } from "./auth.ts";
 import { appsRouter } from "./apps.ts";
 import type { ApiOptions } from "./context.ts";
@@ -7,10 +8,13 @@ import { statusRouter } from "./status.ts";
 import { subscriptionsRouter } from "./subscriptions.ts";
 import { webhooksRouter } from "./webhooks.ts";
 
+/** API bodies are small; anything larger is refused (413) before it is read. */
+export const API_BODY_LIMIT_BYTES = 100 * 1024;
+
 /** Everything under `/v1`: JSON bodies up to 100 KB, bearer authentication, then the resources. */
 export function createApiRouter(options: ApiOptions): Router {
   const router = Router();
-  router.use("/v1", express.json({ limit: "100kb" }), authenticate(options.db, options.adminToken), refuseNulInPath);
+  router.use("/v1", jsonBody(API_BODY_LIMIT_BYTES), authenticate(options.db, options.adminToken), refuseNulInPath);
   router.use(appsRouter(options));
   router.use(statusRouter(options));
   router.use(subscriptionsRouter(options));

@@ -1,6 +1,10 @@
 import type { Subscription, WebhookEndpoint } from "@subgate/db";
 
-const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+/**
+ * A stored time as ISO 8601; null when it cannot be read back as one (a year beyond 9999, written
+ * before subgate checked store times, reads back as an invalid Date). Never a 500 for what is stored.
+ */
+export const iso = (date: Date | null | undefined): string | null => (date && !Number.isNaN(date.getTime()) ? date.toISOString() : null);
 
 /** A tracked subscription as API.md shows it. */
 export function subscriptionView(subscription: Subscription) {

@@ -2,8 +2,8 @@ import { Router } from "express";
 import { ENVIRONMENTS, STORES, type Environment, type Store } from "@subgate/schema";
 import { requireAppAccess } from "./auth.ts";
 import type { ApiOptions } from "./context.ts";
+import { iso } from "./serialize.ts";
 
-const iso = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
 /**
  * `GET /v1/apps/{id}/notification-status`: one entry per store and environment that is configured

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
+import { currentRequestId } from "./request-context.ts";
 
 export type { Logger } from "pino";
 
@@ -22,9 +23,15 @@ export const REDACTED_PATHS = [
   "*.token",
 ];
 
+/** Every line written while an HTTP request is served names that request (see request-context.ts). */
+function requestIdMixin(): Record<string, string> {
+  const requestId = currentRequestId();
+  return requestId === undefined ? {} : { request_id: requestId };
+}
+
 /** JSON lines to stdout, or to `destination` (tests read what would have been printed). */
 export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
-  const settings: LoggerOptions = { level: "info", redact: { paths: REDACTED_PATHS, censor: "[redacted]" }, ...options };
+  const settings: LoggerOptions = { level: "info", redact: { paths: REDACTED_PATHS, censor: "[redacted]" }, mixin: requestIdMixin, ...options };
   return destination ? pino(settings, destination) : pino(settings);
 }
 

@@ -45,6 +45,8 @@ export interface AttemptResult {
   error: string | null;
   /** Retry-After of a 429 or 503 answer, in ms from now; null otherwise. */
   retryAfterMs: number | null;
+  /** The private-address guard refused the address the URL resolved to: an operator must act. */
+  blocked: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -138,10 +140,12 @@ export class WebhookSender {
         responseBody,
         error: null,
         retryAfterMs: statusCode === 429 || statusCode === 503 ? parseRetryAfter(response.headers["retry-after"]) : null,
+        blocked: false,
       };
     } catch (error) {
       const message = timedOut || isTimeoutError(error) ? `timeout after ${this.#timeoutMs} ms` : describeError(error);
-      return { ...failure(elapsed(), message), statusCode };
+      const blocked = errorChain(error).some((candidate) => errorCode(candidate) === FORBIDDEN_TARGET_CODE);
+      return { ...failure(elapsed(), message), statusCode, blocked };
     } finally {
       clearTimeout(timer);
     }
@@ -154,7 +158,7 @@ export class WebhookSender {
 }
 
 function failure(durationMs: number, error: string): AttemptResult {
-  return { ok: false, statusCode: null, durationMs, responseBody: null, error, retryAfterMs: null };
+  return { ok: false, statusCode: null, durationMs, responseBody: null, error, retryAfterMs: null, blocked: false };
 }
 
 /**

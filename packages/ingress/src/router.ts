@@ -1,12 +1,12 @@
 import { Router, type Request, type Response } from "express";
-import { AppError, isUnavailableError, newId, type ErrorCode, type Logger, type SecretBox } from "@subgate/core";
+import { AppError, isUnavailableError, isUnstorableDataError, newId, type ErrorCode, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
+import { readBody } from "@subgate/http";
 import type { JobProducer } from "@subgate/queue";
 import type { Store } from "@subgate/schema";
-import { loadStoreConfig, VerificationError, type StoreModules, type VerifiedNotification } from "@subgate/stores";
+import { loadStoreConfig, problemWithVerified, VerificationError, type StoreModules, type VerifiedNotification } from "@subgate/stores";
 import { storeForSegment } from "./ingress-path.ts";
 import { flatHeaders, keptHeaders } from "./kept-headers.ts";
-import { readRawBody } from "./read-body.ts";
 import { recordRejection } from "./record-rejection.ts";
 
 export interface IngressOptions {
@@ -56,9 +56,11 @@ export function createIngressRouter(options: IngressOptions): Router {
       throw new AppError(code, reason);
     };
 
+    // After the token lookup, so an oversized body is charged to its app; a declared length over the
+    // limit is refused before any of the body is read.
     let rawBody: Buffer;
     try {
-      rawBody = await readRawBody(req, res, limit);
+      rawBody = await readBody(req, limit);
     } catch (error) {
       const appError = error instanceof AppError ? error : new AppError("malformed_body", "unreadable body");
       return refuse(appError.code, appError.message);
@@ -77,6 +79,9 @@ export function createIngressRouter(options: IngressOptions): Router {
       if (error instanceof VerificationError) return refuse(FAILURE_CODES[error.failure], error.reason);
       throw error;
     }
+    // A valid signature proves where the body came from, not that what it says can be stored.
+    const unstorable = problemWithVerified(verified, receivedAt);
+    if (unstorable) return refuse("malformed_body", `signature verifies, but ${unstorable}`);
 
     const id = newId("notification");
     const { count } = await unavailableOn503(() =>
@@ -99,7 +104,13 @@ export function createIngressRouter(options: IngressOptions): Router {
         ],
         skipDuplicates: true,
       }),
-    );
+    ).catch((error: unknown) => {
+      // The checks above should leave PostgreSQL nothing to refuse; if it still refuses the data,
+      // the body cannot be stored as it is, and retrying will not change that.
+      if (!isUnstorableDataError(error)) throw error;
+      log.error({ err: error }, "PostgreSQL refused a verified notification the ingress checks let through");
+      return refuse("malformed_body", "signature verifies, but the notification cannot be stored as it is");
+    });
     if (count === 0) {
       log.info({ store_notification_id: verified.storeNotificationId }, "duplicate notification acknowledged");
       res.status(200).json({ status: "duplicate" });

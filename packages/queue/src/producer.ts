@@ -1,7 +1,8 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { Logger } from "@subgate/core";
 import { JOB_CATALOG, QUEUE_NAMES, type JobName, type JobPayload, type QueueName } from "./catalog.ts";
-import { createProducerConnection, type QueueConnectionOptions } from "./connection.ts";
+import { createProducerConnection, watchRedis, type QueueConnectionOptions } from "./connection.ts";
 
 export interface EnqueueOptions {
   /** Job id; the row's id, so enqueuing the same row twice is one job. */
@@ -13,11 +14,13 @@ export interface EnqueueOptions {
 export class JobProducer {
   private readonly connection: Redis;
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly redisState: { lastError: () => string | null };
 
-  constructor(private readonly options: QueueConnectionOptions) {
+  constructor(private readonly options: QueueConnectionOptions & { logger?: Logger }) {
     this.connection = createProducerConnection(options.redisUrl);
-    // A Redis error must not crash the process; callers see failures as rejected promises.
-    this.connection.on("error", () => undefined);
+    // Listening for errors also keeps a Redis error from crashing the process; callers see
+    // failures as rejected promises.
+    this.redisState = watchRedis(this.connection, options.logger, "producer");
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions): Promise<void> {
@@ -86,8 +89,12 @@ export class JobProducer {
     });
   }
 
-  /** Round trip to Redis, for readiness checks. */
+  /** Round trip to Redis, for readiness checks; while disconnected, says why. */
   async ping(): Promise<void> {
+    if (this.connection.status !== "ready") {
+      const cause = this.redisState.lastError();
+      throw new Error(`redis is not connected (${this.connection.status}${cause ? `: ${cause}` : ""})`);
+    }
     await this.connection.ping();
   }
 

@@ -5,8 +5,9 @@ import {
   ExpirationReasonSchema,
   PeriodTypeSchema,
 } from "./enums.ts";
+import { EventTimeMsSchema, TimeMsSchema } from "./time-windows.ts";
 
-const ms = z.number().int().nonnegative();
+const ms = TimeMsSchema;
 
 /**
  * What a store adapter says about one event, before subgate knows which tracked subscription,
@@ -15,7 +16,7 @@ const ms = z.number().int().nonnegative();
 export const EventDraftSchema = z.object({
   type: EventTypeSchema,
   /** When the store says the event happened (not when subgate received it). */
-  event_timestamp_ms: ms,
+  event_timestamp_ms: EventTimeMsSchema,
   product_id: z.string().nullable().default(null),
   new_product_id: z.string().nullable().default(null),
   period_type: PeriodTypeSchema.nullable().default(null),

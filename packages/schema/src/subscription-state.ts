@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PeriodTypeSchema, SubscriptionStatusSchema } from "./enums.ts";
+import { TimeMsSchema } from "./time-windows.ts";
 
 /**
  * What one store notification says about the subscription's state at the store's time of the
@@ -9,9 +10,9 @@ import { PeriodTypeSchema, SubscriptionStatusSchema } from "./enums.ts";
 export const SubscriptionStatePatchSchema = z.object({
   status: SubscriptionStatusSchema.optional(),
   product_id: z.string().nullable().optional(),
-  expires_at_ms: z.number().int().nonnegative().nullable().optional(),
+  expires_at_ms: TimeMsSchema.nullable().optional(),
   auto_renew: z.boolean().nullable().optional(),
   period_type: PeriodTypeSchema.nullable().optional(),
-  purchased_at_ms: z.number().int().nonnegative().nullable().optional(),
+  purchased_at_ms: TimeMsSchema.nullable().optional(),
 });
 export type SubscriptionStatePatch = z.infer<typeof SubscriptionStatePatchSchema>;

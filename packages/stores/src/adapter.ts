@@ -1,9 +1,5 @@
-import type {
-  Environment,
-  EventDraftInput,
-  Store,
-  SubscriptionStatePatch,
-} from "@subgate/schema";
+import { z } from "zod";
+import { EnvironmentSchema, EventDraftSchema, SubscriptionStatePatchSchema, type Environment, type Store } from "@subgate/schema";
 
 /** One HTTP request to an ingress URL, as the store sent it. Header names are lower case. */
 export interface IncomingRequest {
@@ -26,6 +22,8 @@ export interface VerifiedNotification {
   subscriptionKey: string | null;
   /** When the store says the notification's event happened; orders notifications of one subscription. */
   storeEventAt: Date | null;
+  /** When the store signed the body, where the proof of origin carries a time (Stripe's `t=`). */
+  signedAt: Date | null;
   isTest: boolean;
   /** How the request was verified, for the record. Never holds a secret. */
   verification: Record<string, unknown>;
@@ -60,6 +58,20 @@ export interface StoredNotification {
   receivedAt: Date;
 }
 
+/** A time as an adapter gives it (a Date), or as it reads back from the stored JSON (an ISO string). */
+const StoreTimeSchema = z.union([z.date(), z.iso.datetime({ offset: true })]).transform((value, ctx) => {
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) {
+    ctx.addIssue({ code: "custom", message: "must be a valid time" });
+    return z.NEVER;
+  }
+  return date;
+});
+const ReasonSchema = z.string().min(1).max(2000);
+/** Ids that go into indexed columns: PostgreSQL's B-tree entries must stay far below 2704 bytes. */
+export const SUBSCRIPTION_KEY_MAX_LENGTH = 512;
+const SubscriptionKeySchema = z.string().min(1).max(SUBSCRIPTION_KEY_MAX_LENGTH);
+
 /**
  * The result of normalizing one notification.
  * - `subscription`: concerns one subscription. `state` is what the store says the subscription's
@@ -72,20 +84,34 @@ export interface StoredNotification {
  * - `unresolved`: concerns a subscription subgate cannot identify without more configuration
  *   (a Stripe refund without the app's API key); stored and reported, never guessed.
  * - `ignored`: verified, but says nothing subgate tracks (an unknown or informational type).
+ *
+ * Every adapter's result is checked against this schema (checks.ts) before anything is recorded:
+ * a signed notification can still carry times and strings subgate cannot store.
  */
-export type Normalized =
-  | {
-      kind: "subscription";
-      subscriptionKey: string;
-      environment: Environment;
-      storeEventAt: Date;
-      state: SubscriptionStatePatch;
-      stateRank: number;
-      events: EventDraftInput[];
-    }
-  | { kind: "test"; environment: Environment; storeEventAt: Date }
-  | { kind: "unresolved"; reason: string; environment: Environment | null }
-  | { kind: "ignored"; reason: string; environment: Environment | null; subscriptionKey: string | null };
+export const NormalizedSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("subscription"),
+    subscriptionKey: SubscriptionKeySchema,
+    environment: EnvironmentSchema,
+    storeEventAt: StoreTimeSchema,
+    state: SubscriptionStatePatchSchema,
+    // Absent in normalizations stored before ranks existed.
+    stateRank: z.number().int().min(0).max(1000).default(0),
+    events: z.array(EventDraftSchema).max(100),
+  }),
+  z.object({ kind: z.literal("test"), environment: EnvironmentSchema, storeEventAt: StoreTimeSchema }),
+  z.object({ kind: z.literal("unresolved"), reason: ReasonSchema, environment: EnvironmentSchema.nullable() }),
+  z.object({
+    kind: z.literal("ignored"),
+    reason: ReasonSchema,
+    environment: EnvironmentSchema.nullable(),
+    subscriptionKey: SubscriptionKeySchema.nullable(),
+  }),
+]);
+/** What an adapter returns. */
+export type Normalized = z.input<typeof NormalizedSchema>;
+/** The same, checked: defaults filled in, times as Dates (see checks.ts). */
+export type CheckedNormalized = z.output<typeof NormalizedSchema>;
 
 /**
  * A normalization failure that may succeed later (the store's API was unreachable): the worker retries.

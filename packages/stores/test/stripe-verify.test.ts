@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { VerificationError } from "../src/adapter.ts";
@@ -47,6 +48,7 @@ describe("Stripe verify", () => {
       environment: "sandbox",
       subscriptionKey: SUBSCRIPTION_ID,
       storeEventAt: new Date((JAN_1 + 60) * 1000),
+      signedAt: expect.any(Date),
       isTest: false,
       verification: { scheme: "stripe-signature", secret_index: 0, api_version: API_VERSIONS.basil },
     });
@@ -157,6 +159,29 @@ describe("Stripe verify", () => {
       adapter.verify(signedRequest("not json", WEBHOOK_SECRET, { signedAt: new Date(receivedAt.getTime() + 301_000), receivedAt }), config),
     );
     expect(notJson.failure).toBe("unauthenticated");
+  });
+
+  // Each was accepted: subgate's own check read the first strict `t=`, the SDK the last one, loosely.
+  it.each([
+    ["two timestamps, the later one signed", (now: number, future: number) => [`t=${now},t=${future}`, String(future)]],
+    ["a timestamp with a trailing letter", (_now: number, future: number) => [`t=${future}x`, `${future}x`]],
+    ["a timestamp after a space", (_now: number, future: number) => [`t= ${future}`, ` ${future}`]],
+  ] as const)("refuses a future-dated signature whose header has %s", async (_form, build) => {
+    const receivedAt = new Date();
+    const now = Math.floor(receivedAt.getTime() / 1000);
+    const [timestampPart, signedTimestamp] = build(now, now + 3600);
+    // Signed with the real secret over what the SDK reads as the timestamp: only the header's form is off.
+    const signature = createHmac("sha256", WEBHOOK_SECRET).update(`${signedTimestamp}.${subscriptionEventBody}`).digest("hex");
+    const request = signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { receivedAt });
+    const error = await refusal(adapter.verify({ ...request, headers: { "stripe-signature": `${timestampPart},v1=${signature}` } }, config));
+    expect(error.failure).toBe("unauthenticated");
+    expect(error.reason).toMatch(/not of the form t=<timestamp>,v1=<signature>/);
+  });
+
+  it("records when Stripe signed the body, the time the SDK checked", async () => {
+    const signedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 42_000);
+    const verified = await adapter.verify(signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { signedAt, receivedAt: new Date() }), config);
+    expect(verified.signedAt).toEqual(signedAt);
   });
 
   it.each(["t=0,v1=", "t=1,v1", "v1=,t=5", "t=,v1=,v1="])("refuses the header %s as unauthenticated, not as a bad body", async (header) => {

@@ -3,9 +3,8 @@ import type { Tx } from "@subgate/db";
 import {
   EVENT_ENVIRONMENTS,
   EVENT_STORES,
-  EventDraftSchema,
   type Environment,
-  type EventDraftInput,
+  type EventDraft,
   type Store,
   type WebhookEvent,
 } from "@subgate/schema";
@@ -32,7 +31,7 @@ export interface DueDelivery {
  * Records a notification's events and one delivery per endpoint whose filters want each event.
  * Runs inside the caller's transaction.
  */
-export async function recordEvents(tx: Tx, context: EventContext, drafts: EventDraftInput[]): Promise<DueDelivery[]> {
+export async function recordEvents(tx: Tx, context: EventContext, drafts: readonly EventDraft[]): Promise<DueDelivery[]> {
   if (drafts.length === 0) return [];
   const endpoints = await tx.webhookEndpoint.findMany({
     where: { appId: context.appId, deletedAt: null },
@@ -41,8 +40,7 @@ export async function recordEvents(tx: Tx, context: EventContext, drafts: EventD
   const deliveries: DueDelivery[] = [];
   const now = new Date();
   let highest = await highestSequenceNear(tx, context);
-  for (const [ordinal, input] of drafts.entries()) {
-    const draft = EventDraftSchema.parse(input);
+  for (const [ordinal, draft] of drafts.entries()) {
     const sequence = nextSequence(context.storeEventAt, highest);
     highest = sequence;
     const id = newId("event");

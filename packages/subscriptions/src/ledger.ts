@@ -1,11 +1,11 @@
 import { newId } from "@subgate/core";
 import { lockStoreConfig, type Db, type Environment as DbEnvironment, type Notification, type Prisma, type Subscription, type Tx } from "@subgate/db";
-import type { Environment, Store } from "@subgate/schema";
-import type { Normalized } from "@subgate/stores";
+import { EventDraftSchema, type Environment, type Store } from "@subgate/schema";
+import { checkNormalized, type CheckedNormalized } from "@subgate/stores";
 import { recordEvents, type DueDelivery } from "./fan-out.ts";
-import { isStale, stateColumns } from "./state.ts";
+import { isStale, knownTime, stateColumns } from "./state.ts";
 
-type SubscriptionNormalized = Extract<Normalized, { kind: "subscription" }>;
+type SubscriptionNormalized = Extract<CheckedNormalized, { kind: "subscription" }>;
 
 export interface LedgerOptions {
   /** Interactive transaction timeout. */
@@ -45,7 +45,7 @@ export class SubscriptionLedger {
    * configuration; if it changed meanwhile, StoreConfigChangedError leaves the notification pending,
    * to be processed again with the new one (the change reopens only what is already unresolved).
    */
-  async recordNotification(notificationId: string, normalized: Normalized, storeConfigVersion?: Date | null): Promise<DueDelivery[]> {
+  async recordNotification(notificationId: string, normalized: CheckedNormalized, storeConfigVersion?: Date | null): Promise<DueDelivery[]> {
     return this.db.$transaction(
       async (tx) => {
         const notification = await lockPendingNotification(tx, notificationId);
@@ -92,7 +92,8 @@ export class SubscriptionLedger {
 
   /**
    * Tracks a subscription (or updates its app user id) and applies, in store order, the
-   * notifications stored for its key while it was untracked.
+   * notifications stored for its key while it was untracked. A stored normalization that no longer
+   * passes the checks (one saved before they existed) marks its notification failed instead.
    */
   async track(input: TrackInput): Promise<{ subscription: Subscription; created: boolean; deliveries: DueDelivery[] }> {
     return this.db.$transaction(
@@ -116,9 +117,16 @@ export class SubscriptionLedger {
         });
         const deliveries: DueDelivery[] = [];
         for (const notification of waiting) {
-          const normalized = notification.normalized as unknown as SubscriptionNormalized | null;
-          if (normalized?.kind !== "subscription") continue;
-          deliveries.push(...(await applyToSubscription(tx, subscription, notification, revive(normalized))));
+          const checked = checkNormalized(notification.normalized, notification.receivedAt);
+          if (!checked.ok) {
+            await tx.notification.update({
+              where: { id: notification.id },
+              data: { state: "failed", lastError: `the stored normalization cannot be applied: ${checked.problem}`, processedAt: new Date() },
+            });
+            continue;
+          }
+          if (checked.normalized.kind !== "subscription") continue;
+          deliveries.push(...(await applyToSubscription(tx, subscription, notification, checked.normalized)));
           subscription = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
         }
         return { subscription, created: true, deliveries };
@@ -126,11 +134,6 @@ export class SubscriptionLedger {
       { timeout: this.timeout },
     );
   }
-}
-
-/** JSON round trip turns the Date of a stored normalization into a string. */
-function revive(normalized: SubscriptionNormalized): SubscriptionNormalized {
-  return { ...normalized, storeEventAt: new Date(normalized.storeEventAt), stateRank: normalized.stateRank ?? 0 };
 }
 
 /** See `recordNotification`: the configuration changed while the notification was normalized. */
@@ -167,7 +170,7 @@ async function finish(
   tx: Tx,
   notification: Notification,
   state: "processed" | "untracked" | "unresolved" | "ignored",
-  normalized: Normalized,
+  normalized: CheckedNormalized,
   extra: { environment?: Environment | null; subscriptionKey?: string | null; lastError?: string },
 ): Promise<void> {
   await tx.notification.update({
@@ -194,7 +197,7 @@ async function applyToSubscription(
   // A notification that says nothing about the state (a refund, an invoice) neither changes it nor
   // claims it is newer: otherwise a late, older state change would be mistaken for a stale one.
   const carriesState = Object.keys(state).length > 0;
-  const stale = isStale({ at: normalized.storeEventAt, rank: normalized.stateRank }, { at: subscription.stateAt, rank: subscription.stateRank });
+  const stale = isStale({ at: normalized.storeEventAt, rank: normalized.stateRank }, { at: knownTime(subscription.stateAt), rank: subscription.stateRank });
   const deliveries = await recordEvents(
     tx,
     {
@@ -217,7 +220,8 @@ async function applyToSubscription(
     data.environment = normalized.environment;
   }
   const lastEvent = normalized.events.at(-1);
-  if (lastEvent && (subscription.lastEventAt === null || lastEvent.event_timestamp_ms >= subscription.lastEventAt.getTime())) {
+  const lastEventAt = knownTime(subscription.lastEventAt);
+  if (lastEvent && (lastEventAt === null || lastEvent.event_timestamp_ms >= lastEventAt.getTime())) {
     Object.assign(data, { lastEventType: lastEvent.type, lastEventAt: new Date(lastEvent.event_timestamp_ms) });
   }
   if (Object.keys(data).length > 0) await tx.subscription.update({ where: { id: subscription.id }, data });
@@ -241,7 +245,7 @@ async function recordTest(tx: Tx, notification: Notification, environment: Envir
       storeEventAt,
       subscription: null,
     },
-    [{ type: "TEST", event_timestamp_ms: storeEventAt.getTime() }],
+    [EventDraftSchema.parse({ type: "TEST", event_timestamp_ms: storeEventAt.getTime() })],
   );
   await markReceived(tx, notification, environment, "lastTestReceivedAt");
   await finish(tx, notification, "processed", { kind: "test", environment, storeEventAt }, { environment });

@@ -26,6 +26,14 @@ export function stateColumns(patch: SubscriptionStatePatch): SubscriptionStateCo
   return Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== undefined));
 }
 
+/**
+ * A stored time, or null when it cannot be one: a row written before subgate checked store times
+ * may hold a year PostgreSQL keeps but JavaScript cannot read back (it arrives as an invalid Date).
+ */
+export function knownTime(date: Date | null): Date | null {
+  return date === null || Number.isNaN(date.getTime()) ? null : date;
+}
+
 /** When a state was true in the store's life: its store time, then the adapter's rank within it. */
 export interface StatePoint {
   at: Date;

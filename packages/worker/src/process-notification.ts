@@ -1,13 +1,27 @@
-import type { Logger, SecretBox } from "@subgate/core";
-import type { Db } from "@subgate/db";
+import { describeError, isUnavailableError, isUnstorableDataError, UnknownEncryptionKeyError, type Logger, type SecretBox } from "@subgate/core";
+import type { Db, Notification } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
 import type { Environment } from "@subgate/schema";
-import { loadStoreConfig, RetryableNormalizationError, type Normalized, type StoreModules, type StoredNotification } from "@subgate/stores";
+import {
+  checkNormalized,
+  loadStoreConfig,
+  RetryableNormalizationError,
+  type CheckedNormalized,
+  type StoreModules,
+  type StoredNotification,
+} from "@subgate/stores";
 import { StoreConfigChangedError, type DueDelivery, type SubscriptionLedger } from "@subgate/subscriptions";
 import { notificationRetryDelayMs, RetryLaterError } from "./retry-later.ts";
 
 /** A notification normalized with a configuration that changed meanwhile runs again after this. */
 const CONFIG_CHANGED_RETRY_MS = 100;
+
+/**
+ * An error subgate does not expect (neither the store's API nor PostgreSQL being away) may still be
+ * passing: it is retried on the notification schedule until the notification has had this many
+ * attempts in all, then the notification is failed with the error, so that none stays pending.
+ */
+export const UNEXPECTED_ERROR_ATTEMPTS = 8;
 
 export interface NotificationProcessorDeps {
   db: Db;
@@ -23,6 +37,8 @@ export interface NotificationProcessorDeps {
 /**
  * Normalizes one stored notification with its store's adapter and records the outcome. Safe to run
  * twice for one notification: the ledger only acts on a notification that is still pending.
+ * Every stored notification ends processed (or untracked, ignored, unresolved) or failed with its
+ * reason; while it waits for another attempt, `last_error` says why.
  */
 export async function processNotification(deps: NotificationProcessorDeps, notificationId: string): Promise<void> {
   const { db, logger } = deps;
@@ -38,6 +54,29 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     select: { attempts: true },
   });
 
+  try {
+    await normalizeAndRecord(deps, row, attempts, log);
+  } catch (error) {
+    // Scheduled already, or PostgreSQL or Redis is away (nothing can be written now): the queue retries.
+    if (error instanceof RetryLaterError || isUnavailableError(error)) throw error;
+    const reason = describeError(error);
+    if (isUnstorableDataError(error)) {
+      await markFailed(db, row.id, `the outcome cannot be stored: ${reason}`);
+      log.error({ reason }, "notification failed: PostgreSQL refused its outcome");
+      return;
+    }
+    if (attempts >= UNEXPECTED_ERROR_ATTEMPTS) {
+      await markFailed(db, row.id, `unexpected error (attempt ${attempts}, the last): ${reason}`);
+      log.error({ err: error, attempt: attempts }, "notification failed: unexpected error on every attempt");
+      return;
+    }
+    log.error({ err: error, attempt: attempts }, "unexpected error processing a notification; will retry");
+    await retryLater(deps, row.id, attempts, `unexpected error (attempt ${attempts} of ${UNEXPECTED_ERROR_ATTEMPTS}): ${reason}`);
+  }
+}
+
+async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notification, attempts: number, log: Logger): Promise<void> {
+  const { db } = deps;
   const environment = row.environment as Environment | null;
   if (!deps.stores[row.store]) {
     // Stored while this deployment had the store's adapter. Kept: a deployment with it can reopen it.
@@ -45,7 +84,17 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     log.warn("notification unresolved: this deployment has no adapter for its store");
     return;
   }
-  const loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
+  let loaded;
+  try {
+    loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
+  } catch (error) {
+    // Waits, never fails: the operator gives this process the key, and the notification goes on.
+    if (error instanceof UnknownEncryptionKeyError) {
+      log.error({ reason: error.message }, "cannot open the app's store configuration: SUBGATE_ENCRYPTION_KEY lacks its key");
+      return retryLater(deps, row.id, attempts, `cannot open the app's ${row.store} configuration: ${error.message}`);
+    }
+    throw error;
+  }
   if (!loaded) {
     // Kept, not failed: configuring the store again puts unresolved notifications back to work.
     await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: `the app has no ${row.store} configuration`, environment }, null);
@@ -58,7 +107,7 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     headers: row.headers as Record<string, string>,
     storeNotificationId: row.storeNotificationId,
     notificationType: row.notificationType,
-    environment: row.environment as Environment | null,
+    environment,
     subscriptionKey: row.subscriptionKey,
     receivedAt: row.receivedAt,
   };
@@ -68,28 +117,38 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
     normalized = await loaded.module.adapter.normalize(stored, loaded.config);
   } catch (error) {
     if (error instanceof RetryableNormalizationError) {
-      const delayMs = notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs);
-      await db.notification.update({
-        where: { id: row.id },
-        data: { lastError: error.message, nextAttemptAt: new Date(Date.now() + delayMs) },
-      });
-      log.warn({ reason: error.message, attempt: attempts, retry_in_ms: delayMs }, "normalization will be retried");
-      throw new RetryLaterError(error.message, delayMs);
+      log.warn({ reason: error.message, attempt: attempts }, "normalization will be retried");
+      return retryLater(deps, row.id, attempts, error.message);
     }
-    const reason = error instanceof Error ? error.message : String(error);
+    if (isUnavailableError(error)) throw error;
+    // The adapter's contract: any other error is permanent.
+    const reason = describeError(error);
     await markFailed(db, row.id, reason);
     log.error({ reason }, "notification failed: normalization error");
     return;
   }
 
-  const deliveries = await recordAgainstConfig(deps, row.id, normalized, loaded.version);
-  log.info({ outcome: normalized.kind, deliveries: deliveries.length }, "notification processed");
+  // Signed content, or state read from a store's API, can still hold what subgate cannot store.
+  const checked = checkNormalized(normalized, row.receivedAt);
+  if (!checked.ok) {
+    await markFailed(db, row.id, `the store's notification cannot be used: ${checked.problem}`);
+    log.error({ reason: checked.problem }, "notification failed: its content is outside what subgate can store");
+    return;
+  }
+
+  const deliveries = await recordAgainstConfig(deps, row.id, checked.normalized, loaded.version);
+  log.info({ outcome: checked.normalized.kind, deliveries: deliveries.length }, "notification processed");
   const unqueued = await deps.producer.enqueueDeliveries(deliveries);
   if (unqueued > 0) log.warn({ unqueued }, "could not enqueue deliveries; the sweeper will");
 }
 
 /** Records the outcome; if the store configuration it was based on changed meanwhile, runs again soon. */
-async function recordAgainstConfig(deps: NotificationProcessorDeps, id: string, normalized: Normalized, version: Date | null): Promise<DueDelivery[]> {
+async function recordAgainstConfig(
+  deps: NotificationProcessorDeps,
+  id: string,
+  normalized: CheckedNormalized,
+  version: Date | null,
+): Promise<DueDelivery[]> {
   try {
     return await deps.ledger.recordNotification(id, normalized, version);
   } catch (error) {
@@ -98,9 +157,19 @@ async function recordAgainstConfig(deps: NotificationProcessorDeps, id: string, 
   }
 }
 
+/** Writes why and when the notification is tried again, then hands the same delay to the queue. */
+async function retryLater(deps: NotificationProcessorDeps, id: string, attempts: number, reason: string): Promise<never> {
+  const delayMs = notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs);
+  await deps.db.notification.updateMany({
+    where: { id, state: "pending" },
+    data: { lastError: reason, nextAttemptAt: new Date(Date.now() + delayMs) },
+  });
+  throw new RetryLaterError(reason, delayMs);
+}
+
 async function markFailed(db: Db, id: string, reason: string): Promise<void> {
   await db.notification.updateMany({
     where: { id, state: "pending" },
-    data: { state: "failed", lastError: reason, processedAt: new Date() },
+    data: { state: "failed", lastError: reason, processedAt: new Date(), nextAttemptAt: null },
   });
 }

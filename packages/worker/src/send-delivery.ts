@@ -1,7 +1,8 @@
 import { newId, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
-import { nextRetryDelayMs, type WebhookSender } from "@subgate/delivery";
+import { nextRetryDelayMs, type AttemptResult, type WebhookSender } from "@subgate/delivery";
 import { WEBHOOK_API_VERSION } from "@subgate/schema";
+import { recordInterruptedAttempts } from "./interrupted-attempts.ts";
 import { RetryLaterError } from "./retry-later.ts";
 
 export interface DeliverySenderDeps {
@@ -21,14 +22,17 @@ export interface DeliverySenderDeps {
  */
 export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string): Promise<void> {
   const { db } = deps;
+  // A lease that ran out belongs to a worker that died mid-attempt: that attempt is recorded first.
+  await recordInterruptedAttempts(db, deps.retryScheduleMs, deliveryId);
   // Only a due delivery is claimed: the schedule is the row's next_attempt_at, not the job's timing
   // (a job handed on after its worker died mid-attempt would otherwise retry at once).
-  const claimed = await db.$queryRaw<{ attempt_count: number }[]>`
-    UPDATE deliveries SET lease_until = now() + make_interval(secs => ${deps.leaseMs / 1000})
-    WHERE id = ${deliveryId} AND status = 'pending' AND (lease_until IS NULL OR lease_until < now())
+  const claimed = await db.$queryRaw<{ leased_at: Date }[]>`
+    UPDATE deliveries SET lease_until = now() + make_interval(secs => ${deps.leaseMs / 1000}), leased_at = now()
+    WHERE id = ${deliveryId} AND status = 'pending' AND lease_until IS NULL
       AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-    RETURNING attempt_count`;
-  if (claimed.length === 0) {
+    RETURNING leased_at`;
+  const leasedAt = claimed[0]?.leased_at;
+  if (leasedAt === undefined) {
     const waiting = await notDueFor(db, deliveryId);
     if (waiting !== null) throw new RetryLaterError(`delivery ${deliveryId} is not due for ${waiting} ms`, waiting);
     return; // done, canceled, or another worker holds it
@@ -42,7 +46,7 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
   if (delivery.endpoint.deletedAt) {
     await db.delivery.update({
       where: { id: delivery.id },
-      data: { status: "canceled", leaseUntil: null, nextAttemptAt: null, completedAt: new Date() },
+      data: { status: "canceled", leaseUntil: null, leasedAt: null, nextAttemptAt: null, completedAt: new Date() },
     });
     return;
   }
@@ -56,51 +60,97 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
     secrets: [deps.secretBox.open(delivery.endpoint.secretEncrypted)],
     timestamp: startedAt,
   });
-  const number = delivery.attemptCount + 1;
-  const delayMs = result.ok ? null : nextRetryDelayMs(number, deps.retryScheduleMs, Math.random, result.retryAfterMs);
-  const finished = new Date();
-  await db.$transaction([
-    db.deliveryAttempt.create({
+  const recorded = await recordAttempt(deps, delivery.id, leasedAt, startedAt, result);
+
+  const outcome = { attempt: recorded.number, status_code: result.statusCode, error: result.error, duration_ms: result.durationMs };
+  switch (recorded.next) {
+    case "done":
+      log.info(outcome, "webhook delivered");
+      return;
+    case "given_up":
+      log.warn(outcome, "webhook delivery failed for good: every scheduled attempt failed");
+      return;
+    case "lease_lost":
+      log.warn(outcome, "webhook attempt failed after this worker's lease ran out; the delivery's next attempt is scheduled already");
+      return;
+    case "retry":
+      // The private-address guard refused the endpoint's address: only an operator can change that.
+      if (result.blocked) log.warn({ ...outcome, retry_in_ms: recorded.delayMs }, "webhook blocked: the endpoint's address is private; will retry");
+      else log.info({ ...outcome, retry_in_ms: recorded.delayMs }, "webhook attempt failed; will retry");
+      throw new RetryLaterError(`delivery attempt ${recorded.number} failed; next attempt in ${recorded.delayMs} ms`, recorded.delayMs);
+  }
+}
+
+/** What follows a recorded attempt. */
+type Recorded =
+  | { number: number; next: "done" | "given_up" | "lease_lost" }
+  | { number: number; next: "retry"; delayMs: number };
+
+/**
+ * Records the attempt and what follows it, under the delivery's row lock. Normally the lease is
+ * still this worker's. If it ran out meanwhile (the database stalled past the lease), the attempt
+ * was already recorded as interrupted and the delivery may be another worker's: this attempt is
+ * still logged, under the next number, and a success still completes the delivery, but a failure
+ * leaves the scheduling to whoever holds it now.
+ */
+async function recordAttempt(
+  deps: DeliverySenderDeps,
+  deliveryId: string,
+  leasedAt: Date,
+  startedAt: Date,
+  result: AttemptResult,
+): Promise<Recorded> {
+  return deps.db.$transaction(async (tx) => {
+    const [current] = await tx.$queryRaw<{ attempt_count: number; leased_at: Date | null; status: string }[]>`
+      SELECT attempt_count, leased_at, status FROM deliveries WHERE id = ${deliveryId} FOR UPDATE`;
+    if (!current) throw new Error(`delivery ${deliveryId} disappeared while it was sent`);
+    const number = current.attempt_count + 1;
+    const delayMs = result.ok ? null : nextRetryDelayMs(number, deps.retryScheduleMs, Math.random, result.retryAfterMs);
+    const finished = new Date();
+    await tx.deliveryAttempt.create({
       data: {
         id: newId("attempt"),
-        deliveryId: delivery.id,
+        deliveryId,
         number,
+        outcome: result.ok ? "succeeded" : "failed",
         startedAt,
         durationMs: result.durationMs,
         statusCode: result.statusCode,
         responseBody: result.responseBody,
         error: result.error,
       },
-    }),
-    db.delivery.update({
-      where: { id: delivery.id },
-      data: {
-        attemptCount: number,
-        leaseUntil: null,
-        ...(result.ok
-          ? { status: "succeeded", nextAttemptAt: null, completedAt: finished }
-          : delayMs === null
-            ? { status: "failed", nextAttemptAt: null, completedAt: finished }
-            : { nextAttemptAt: new Date(finished.getTime() + delayMs) }),
-      },
-    }),
-  ]);
-
-  const outcome = { attempt: number, status_code: result.statusCode, error: result.error, duration_ms: result.durationMs };
-  if (result.ok) {
-    log.info(outcome, "webhook delivered");
-  } else if (delayMs === null) {
-    log.warn(outcome, "webhook delivery failed for good: every scheduled attempt failed");
-  } else {
-    log.info({ ...outcome, retry_in_ms: delayMs }, "webhook attempt failed; will retry");
-    throw new RetryLaterError(`delivery attempt ${number} failed; next attempt in ${delayMs} ms`, delayMs);
-  }
+    });
+    const stillOurs = current.leased_at?.getTime() === leasedAt.getTime();
+    if (stillOurs) {
+      await tx.delivery.update({
+        where: { id: deliveryId },
+        data: {
+          attemptCount: number,
+          leaseUntil: null,
+          leasedAt: null,
+          ...(result.ok
+            ? { status: "succeeded", nextAttemptAt: null, completedAt: finished }
+            : delayMs === null
+              ? { status: "failed", nextAttemptAt: null, completedAt: finished }
+              : { nextAttemptAt: new Date(finished.getTime() + delayMs) }),
+        },
+      });
+      if (result.ok) return { number, next: "done" };
+      return delayMs === null ? { number, next: "given_up" } : { number, next: "retry", delayMs };
+    }
+    const delivered = result.ok && current.status === "pending";
+    await tx.delivery.update({
+      where: { id: deliveryId },
+      data: { attemptCount: number, ...(delivered ? { status: "succeeded", nextAttemptAt: null, completedAt: finished } : {}) },
+    });
+    return { number, next: result.ok ? "done" : "lease_lost" };
+  });
 }
 
 /** How long until a pending, unleased delivery is due; null when it is not waiting for its time. */
 async function notDueFor(db: Db, deliveryId: string): Promise<number | null> {
   const rows = await db.$queryRaw<{ wait_ms: number }[]>`
     SELECT ceil(extract(epoch FROM next_attempt_at - now()) * 1000)::int AS wait_ms FROM deliveries
-    WHERE id = ${deliveryId} AND status = 'pending' AND (lease_until IS NULL OR lease_until < now()) AND next_attempt_at > now()`;
+    WHERE id = ${deliveryId} AND status = 'pending' AND lease_until IS NULL AND next_attempt_at > now()`;
   return rows[0]?.wait_ms ?? null;
 }

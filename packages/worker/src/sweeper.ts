@@ -1,6 +1,7 @@
 import type { Logger } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
+import { INTERRUPTED_BATCH, recordInterruptedAttempts } from "./interrupted-attempts.ts";
 
 export interface SweeperDeps {
   db: Db;
@@ -9,6 +10,8 @@ export interface SweeperDeps {
   intervalMs: number;
   /** Rows younger than this are left to the normal path (their job is being added right now). */
   graceMs: number;
+  /** The deliveries' retry schedule: an interrupted attempt counts like a failed one. */
+  retryScheduleMs: readonly number[];
   batchSize?: number;
 }
 
@@ -17,6 +20,7 @@ export interface SweeperDeps {
  * still wait for work: stored notifications never processed (or due again after their store's API
  * was away) and deliveries that are due. Job ids
  * are row ids, so a row whose job still exists is not queued twice; several workers may sweep.
+ * First it records, as interrupted, the attempts of deliveries whose worker died mid-attempt.
  */
 export class Sweeper {
   private timer: NodeJS.Timeout | null = null;
@@ -53,6 +57,12 @@ export class Sweeper {
     const { db, producer, graceMs } = this.deps;
     const limit = this.deps.batchSize ?? 500;
     const before = new Date(Date.now() - graceMs);
+    let interrupted = 0;
+    for (;;) {
+      const found = await recordInterruptedAttempts(db, this.deps.retryScheduleMs);
+      interrupted += found;
+      if (found < INTERRUPTED_BATCH || this.stopping) break;
+    }
     const now = new Date();
     const notifications = await this.everyPage(
       (cursor) =>
@@ -86,6 +96,9 @@ export class Sweeper {
       (id) => producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id }),
       limit,
     );
+    if (interrupted) {
+      this.deps.logger.warn({ interrupted }, "recorded webhook attempts cut short by a worker that stopped mid-attempt");
+    }
     if (notifications || deliveries) {
       this.deps.logger.info({ notifications, deliveries }, "sweeper enqueued rows waiting for work");
     }

@@ -1,9 +1,9 @@
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Logger, SecretBox } from "@subgate/core";
+import { isUnavailableError, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { WebhookSender } from "@subgate/delivery";
-import { createWorkerConnection, JOB_CATALOG, parseJobPayload, type JobProducer } from "@subgate/queue";
+import { createWorkerConnection, JOB_CATALOG, parseJobPayload, watchRedis, type JobProducer } from "@subgate/queue";
 import type { StoreModules } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { processNotification } from "./process-notification.ts";
@@ -44,7 +44,7 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
   const connections: Redis[] = [];
   const connection = (): Redis => {
     const redis = createWorkerConnection(options.redisUrl);
-    redis.on("error", (error) => logger.warn({ err: error.message }, "redis connection error"));
+    watchRedis(redis, logger, "worker");
     connections.push(redis);
     return redis;
   };
@@ -97,7 +97,10 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
       if (error instanceof RetryLaterError) return; // already logged with its outcome
       logger.warn({ queue: worker.name, job_id: job?.id, err: error.message }, "job failed");
     });
-    worker.on("error", (error) => logger.warn({ queue: worker.name, err: error.message }, "worker error"));
+    worker.on("error", (error) => {
+      // A lost connection is reported once per outage by watchRedis, not at every retry.
+      if (!isUnavailableError(error)) logger.warn({ queue: worker.name, err: error.message }, "worker error");
+    });
   }
   await Promise.all([notifications.waitUntilReady(), deliveries.waitUntilReady()]);
 
@@ -107,6 +110,7 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
     logger,
     intervalMs: options.sweepIntervalMs ?? 30_000,
     graceMs: options.sweepGraceMs ?? 10_000,
+    retryScheduleMs: options.retryScheduleMs,
   });
   sweeper.start();
   logger.info("worker started");

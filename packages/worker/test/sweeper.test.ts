@@ -24,7 +24,7 @@ beforeAll(async () => {
   db = createPrismaClient({ url: database.url });
   producer = new JobProducer({ redisUrl: REDIS_URL, prefix: `sgt_${randomBytes(5).toString("hex")}` });
   await producer.connected();
-  sweeper = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000 });
+  sweeper = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000, retryScheduleMs: [1_000] });
   await db.app.create({ data: { id: "app_sweeper", name: "Sweeper" } });
 });
 
@@ -70,7 +70,7 @@ describe("the sweeper's choice of notifications", () => {
 
 describe("a sweep over more rows than one batch", () => {
   it("reaches every row, even when the oldest rows still have their jobs", async () => {
-    const paged = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000, batchSize: 3 });
+    const paged = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000, retryScheduleMs: [1_000], batchSize: 3 });
     const queue = producer.queue("notifications");
     await queue.obliterate({ force: true });
     // Seven rows waiting; the four oldest still have their jobs (a backlog Redis kept), the three

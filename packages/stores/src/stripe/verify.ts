@@ -4,6 +4,8 @@ import type { StripeConfig } from "./config.ts";
 import { environmentOf } from "./mapping.ts";
 import { StripeEventSchema, subscriptionKeyOf, type StripeEvent } from "./objects.ts";
 
+const BAD_HEADER = "Stripe-Signature header is not of the form t=<timestamp>,v1=<signature>";
+
 /** How one secret fared against the request. */
 type Attempt =
   | { outcome: "verified"; event: unknown }
@@ -14,17 +16,38 @@ type Attempt =
   | { outcome: "not_an_event"; reason: string };
 
 /**
+ * `Stripe-Signature` as Stripe writes it: `t=<unix seconds>,v1=<hex>[,v1=...][,v0=...]`. Parsed once
+ * and strictly (exactly one `t`, all digits; every item `name=value`), so the timestamp subgate
+ * checks is the one the SDK signs with: the SDK takes the last `t` and parses it loosely, and a
+ * header with two (`t=<now>,t=<future>`) or a padded one (`t= <future>`) must not get past either.
+ */
+export function parseSignatureHeader(header: string): { timestamp: number } | null {
+  let timestamp: string | null = null;
+  let signatures = 0;
+  for (const item of header.split(",")) {
+    const match = /^([a-z][a-z0-9]*)=(.*)$/.exec(item);
+    if (!match) return null;
+    const [, name, value] = match as unknown as [string, string, string];
+    if (name === "t") {
+      if (timestamp !== null || !/^\d{1,12}$/.test(value)) return null;
+      timestamp = value;
+    } else if (name === "v1") {
+      signatures++;
+    }
+  }
+  return timestamp === null || signatures === 0 ? null : { timestamp: Number(timestamp) };
+}
+
+/**
  * One secret against the request, through the SDK (`constructEvent` checks the HMAC over the raw body, then
  * the timestamp, then parses the JSON). Its errors tell the cases apart: signature errors are
  * StripeSignatureVerificationError; any other error comes after the signature matched (unparsable JSON,
  * a thin v2 event).
  */
-function tryConstructEvent(
-  request: IncomingRequest,
-  header: string,
-  secret: string,
-  toleranceSeconds: number,
-): Attempt {
+function tryConstructEvent(request: IncomingRequest, header: string, signedAtSeconds: number, secret: string, toleranceSeconds: number): Attempt {
+  // The SDK bounds only a signature's age. One dated more than the tolerance ahead of the request
+  // could be replayed until then, and Stripe's clock never produces it: it is refused like an old one.
+  const signedAhead = signedAtSeconds - request.receivedAt.getTime() / 1000 > toleranceSeconds;
   try {
     const event = Stripe.webhooks.constructEvent(
       request.rawBody,
@@ -35,7 +58,7 @@ function tryConstructEvent(
       // Tolerance counts to when subgate received the request, not to when this code runs.
       request.receivedAt.getTime(),
     );
-    return signedAhead(request, header, toleranceSeconds) ? { outcome: "from_the_future" } : { outcome: "verified", event };
+    return signedAhead ? { outcome: "from_the_future" } : { outcome: "verified", event };
   } catch (error) {
     if (error instanceof Stripe.errors.StripeSignatureVerificationError) {
       // The SDK checks the timestamp only after a signature matched this secret.
@@ -53,7 +76,7 @@ function tryConstructEvent(
     // Anything else is thrown before a signature matched (a `v1=` without a value makes the SDK's
     // comparison throw a plain Error): the header proves nothing.
     if (!notJson && !thin) return { outcome: "bad_header" };
-    if (signedAhead(request, header, toleranceSeconds)) return { outcome: "from_the_future" };
+    if (signedAhead) return { outcome: "from_the_future" };
     return {
       outcome: "not_an_event",
       reason: notJson
@@ -61,17 +84,6 @@ function tryConstructEvent(
         : "signature verifies, but the body is a thin (v2) event notification; subgate needs snapshot events",
     };
   }
-}
-
-/**
- * The SDK bounds only a signature's age. One dated more than the tolerance ahead of the request
- * could be replayed until then, and Stripe's clock never produces it: it is refused like an old one.
- * Called once a signature matched, so the header's `t=` is authentic.
- */
-function signedAhead(request: IncomingRequest, header: string, toleranceSeconds: number): boolean {
-  const match = /(?:^|,)\s*t=(\d+)\s*(?:,|$)/.exec(header);
-  if (match?.[1] === undefined) return false;
-  return Number(match[1]) - request.receivedAt.getTime() / 1000 > toleranceSeconds;
 }
 
 /**
@@ -95,21 +107,20 @@ export function verifyStripeRequest(
   if (request.rawBody.length === 0) {
     throw new VerificationError("malformed", "empty body: expected a Stripe event");
   }
+  const parsedHeader = parseSignatureHeader(header);
+  if (parsedHeader === null) throw new VerificationError("unauthenticated", BAD_HEADER);
 
   let outsideTolerance: "too_old" | "from_the_future" | null = null;
   for (const [secretIndex, secret] of config.webhookSecrets.entries()) {
     if (secret.trim() === "") continue;
-    const attempt = tryConstructEvent(request, header, secret, toleranceSeconds);
+    const attempt = tryConstructEvent(request, header, parsedHeader.timestamp, secret, toleranceSeconds);
     switch (attempt.outcome) {
       case "verified":
-        return verifiedNotification(parseEvent(attempt.event), secretIndex);
+        return verifiedNotification(parseEvent(attempt.event), secretIndex, parsedHeader.timestamp);
       case "not_an_event":
         throw new VerificationError("malformed", attempt.reason);
       case "bad_header":
-        throw new VerificationError(
-          "unauthenticated",
-          "Stripe-Signature header is not of the form t=<timestamp>,v1=<signature>",
-        );
+        throw new VerificationError("unauthenticated", BAD_HEADER);
       case "too_old":
       case "from_the_future":
         outsideTolerance = attempt.outcome;
@@ -138,13 +149,15 @@ function parseEvent(body: unknown): StripeEvent {
   return parsed.data;
 }
 
-function verifiedNotification(event: StripeEvent, secretIndex: number): VerifiedNotification {
+function verifiedNotification(event: StripeEvent, secretIndex: number, signedAtSeconds: number): VerifiedNotification {
   return {
     storeNotificationId: event.id,
     notificationType: event.type,
     environment: environmentOf(event.livemode),
     subscriptionKey: subscriptionKeyOf(event.data.object),
+    // Checked against the event time window with the rest (../checks.ts); past Date's range it is invalid.
     storeEventAt: new Date(event.created * 1000),
+    signedAt: new Date(signedAtSeconds * 1000),
     isTest: false,
     verification: {
       scheme: "stripe-signature",
