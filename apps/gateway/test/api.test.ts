@@ -187,6 +187,24 @@ describe("POST /v1/apps", () => {
     expect(await gateway.db.app.count()).toBe(before);
   });
 
+  // `{"Stripe": {...}}` answered 201/200 and configured nothing: a typo must not pass for success.
+  it("refuses an unknown top-level key with 400 naming it, on create and on update, and changes nothing", async () => {
+    const before = await gateway.db.app.count();
+    const created = await admin.post("/v1/apps", { name: "Typo", Stripe: { webhook_secrets: [STRIPE_SECRET] } });
+    expectError(created, 400, "bad_request");
+    expect(created.body.error.message).toContain("Stripe");
+    expect(await gateway.db.app.count()).toBe(before);
+
+    const app = await createStripeApp(gateway);
+    const viewBefore = await app.api.get(`/v1/apps/${app.appId}`);
+    for (const body of [{ Stripe: { webhook_secrets: ["whsec_other"] } }, { name: "Renamed", apple_store: { bundle_id: "com.example" } }, { webhooks: [] }]) {
+      const updated = await app.api.patch(`/v1/apps/${app.appId}`, body);
+      expectError(updated, 400, "bad_request");
+      expect(updated.body.error.message).toContain(Object.keys(body).find((key) => key !== "name"));
+    }
+    expect((await app.api.get(`/v1/apps/${app.appId}`)).body).toEqual(viewBefore.body);
+  });
+
   it("never shows secrets back, only how many are set; stores them encrypted", async () => {
     const apiKey = "rk_test_restricted_key_for_subgate_tests";
     const created = await admin.post("/v1/apps", {
@@ -232,6 +250,17 @@ describe("API key rotation", () => {
     expectError(await app.api.get(`/v1/apps/${app.appId}`), 401, "unauthenticated");
     expectError(await app.api.post(`/v1/apps/${app.appId}/api-keys/rotate`), 401, "unauthenticated");
     expect((await fresh.get(`/v1/apps/${app.appId}`)).status).toBe(200);
+  });
+
+  // A rotation whose revocation lost its app filter revoked every app's keys; no test noticed.
+  it("leaves every other app's key working when one app's key is rotated", async () => {
+    const appA = await createStripeApp(gateway);
+    const appB = await createStripeApp(gateway);
+    expect((await appA.api.post(`/v1/apps/${appA.appId}/api-keys/rotate`)).status).toBe(201);
+    expect((await admin.post(`/v1/apps/${appA.appId}/api-keys/rotate`)).status).toBe(201);
+    expect((await appB.api.get(`/v1/apps/${appB.appId}`)).status).toBe(200);
+    expect((await appB.api.get(`/v1/apps/${appB.appId}/subscriptions`)).status).toBe(200);
+    expect(await gateway.db.apiKey.count({ where: { appId: appB.appId, revokedAt: null } })).toBe(1);
   });
 
   it("leaves exactly one working key after concurrent rotations (a retried request, two operators)", async () => {

@@ -424,8 +424,8 @@ const name = text(1, 200, { trim: true });
 
 /** The four write routes; `stripe` of PATCH may omit webhook_secrets: the target app has them stored. */
 const WRITE_ROUTES = {
-  createApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock(["webhook_secrets"]) }, required: ["name"], strict: false },
-  updateApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock([]) }, required: [], strict: false },
+  createApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock(["webhook_secrets"]) }, required: ["name"], strict: true },
+  updateApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock([]) }, required: [], strict: true },
   trackSubscription: {
     fields: { store: oneOf(STORES), store_subscription_id: text(1, 512, { trim: true }), app_user_id: text(1, 512, { nullable: true }) },
     required: ["store", "store_subscription_id"],

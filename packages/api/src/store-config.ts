@@ -43,8 +43,11 @@ const storeBlockInput = z.custom<Record<string, unknown>>((value) => typeof valu
   message: "expected an object",
 });
 
-/** Store blocks as given in a request: partial on PATCH, where `null` clears an optional field. */
-export const storeBlocksSchema = z.object({
+/**
+ * Store blocks as given in a request: partial on PATCH, where `null` clears an optional field.
+ * Strict: an unknown top-level key (`"Stripe"`, a typo) is refused, not silently ignored.
+ */
+export const storeBlocksSchema = z.strictObject({
   apple: storeBlockInput.optional(),
   google: storeBlockInput.optional(),
   stripe: storeBlockInput.optional(),
