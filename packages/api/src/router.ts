@@ -4,6 +4,7 @@ import { jsonBody } from "@subgate/http";
 import { authenticate } from "./auth.ts";
 import { appsRouter } from "./apps.ts";
 import type { ApiOptions } from "./context.ts";
+import { notificationsRouter } from "./notifications.ts";
 import { statusRouter } from "./status.ts";
 import { subscriptionsRouter } from "./subscriptions.ts";
 import { webhooksRouter } from "./webhooks.ts";
@@ -17,6 +18,7 @@ export function createApiRouter(options: ApiOptions): Router {
   router.use("/v1", jsonBody(API_BODY_LIMIT_BYTES), authenticate(options.db, options.adminToken), refuseNulInPath);
   router.use(appsRouter(options));
   router.use(statusRouter(options));
+  router.use(notificationsRouter(options));
   router.use(subscriptionsRouter(options));
   router.use(webhooksRouter(options));
   return router;

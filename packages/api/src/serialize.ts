@@ -1,4 +1,4 @@
-import type { Subscription, WebhookEndpoint } from "@subgate/db";
+import type { Notification, Subscription, WebhookEndpoint } from "@subgate/db";
 
 /**
  * A stored time as ISO 8601; null when it cannot be read back as one (a year beyond 9999, written
@@ -34,5 +34,24 @@ export function endpointView(endpoint: WebhookEndpoint) {
     event_types: endpoint.eventTypes,
     environments: endpoint.environments,
     created_at: endpoint.createdAt.toISOString(),
+  };
+}
+
+/** An inbox row as `GET /v1/apps/{id}/notifications` lists it (API.md "Inbox"), without its body. */
+export function notificationView(notification: Omit<Notification, "rawBody" | "headers" | "verification" | "normalized">) {
+  return {
+    id: notification.id,
+    store: notification.store,
+    environment: notification.environment,
+    store_notification_id: notification.storeNotificationId,
+    notification_type: notification.notificationType,
+    store_subscription_id: notification.subscriptionKey,
+    received_at: notification.receivedAt.toISOString(),
+    store_event_at: iso(notification.storeEventAt),
+    state: notification.state,
+    last_error: notification.lastError,
+    attempts: notification.attempts,
+    next_attempt_at: iso(notification.nextAttemptAt),
+    processed_at: iso(notification.processedAt),
   };
 }

@@ -206,16 +206,18 @@ describe("WebhookSender.send", () => {
     const result = await makeSender({ allowPrivateTargets: false }).send({ url, msgId: "msg_11", body, secrets: [generateWebhookSecret()] });
 
     expect(result.error).toBe("blocked: resolves to a private address");
+    expect(result.blocked).toBe(true);
     expect(server.sockets).toHaveLength(0);
     // The same URL is fine with private targets allowed (proves the URL itself works).
     const allowed = await makeSender().send({ url, msgId: "msg_11", body, secrets: [generateWebhookSecret()] });
     expect(allowed.ok).toBe(true);
   });
 
-  it("reports Retry-After of a 429 in milliseconds", async () => {
-    const server = await startServer((_req, res) => res.writeHead(429, { "retry-after": "7" }).end("slow down"));
+  // Both codes that carry Retry-After (RFC 9110 §10.2.3): honouring it for 429 only survived every test.
+  it.each([429, 503])("reports Retry-After of a %i in milliseconds", async (status) => {
+    const server = await startServer((_req, res) => res.writeHead(status, { "retry-after": "7" }).end("slow down"));
     const result = await makeSender().send({ url: server.url, msgId: "msg_12", body, secrets: [generateWebhookSecret()] });
-    expect(result).toMatchObject({ ok: false, statusCode: 429, retryAfterMs: 7000, responseBody: "slow down" });
+    expect(result).toMatchObject({ ok: false, statusCode: status, retryAfterMs: 7000, responseBody: "slow down" });
   });
 
   it("ignores Retry-After on other statuses", async () => {
