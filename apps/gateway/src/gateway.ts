@@ -28,7 +28,7 @@ export interface Gateway {
   db: Db;
   producer: JobProducer;
   workers: RunningWorkers | null;
-  /** Graceful: stops taking requests and jobs, finishes those in flight, then disconnects. */
+  /** Graceful: stops taking requests and jobs, finishes those in flight, then disconnects. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -105,25 +105,28 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
     logger.info({ address: server.address, local_url: server.url }, "health server listening");
   }
 
+  let closing: Promise<void> | null = null;
+  const close = async () => {
+    if (server) {
+      await server.close();
+      logger.info("http server closed");
+    }
+    if (workers) {
+      logger.info("stopping workers: waiting for jobs in flight");
+      await workers.close();
+    }
+    await producer.close();
+    await sender.close();
+    await db.$disconnect();
+  };
   return {
     url: role !== "worker" ? (server?.url ?? null) : null,
     healthUrl: server?.url ?? null,
     db,
     producer,
     workers,
-    async close() {
-      if (server) {
-        await server.close();
-        logger.info("http server closed");
-      }
-      if (workers) {
-        logger.info("stopping workers: waiting for jobs in flight");
-        await workers.close();
-      }
-      await producer.close();
-      await sender.close();
-      await db.$disconnect();
-    },
+    // Once: a second call waits for the first.
+    close: () => (closing ??= close()),
   };
 }
 
