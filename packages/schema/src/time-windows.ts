@@ -25,16 +25,16 @@ const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 /** A time field of an event or a state (ms since the epoch), within the window for other times. */
 export const TimeMsSchema = z
   .number()
-  .int()
   .min(EARLIEST_TIME_MS, `must be a time from ${day(EARLIEST_TIME_MS)} on`)
-  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`);
+  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`)
+  .int();
 
 /** An event time (ms); its upper bound depends on when the body arrived: see eventTimeProblem. */
 export const EventTimeMsSchema = z
   .number()
-  .int()
   .min(EARLIEST_EVENT_TIME_MS, `must be a time from ${day(EARLIEST_EVENT_TIME_MS)} on`)
-  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`);
+  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`)
+  .int();
 
 function describeTime(ms: number): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);

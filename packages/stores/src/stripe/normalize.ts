@@ -40,7 +40,8 @@ function parseStoredEvent(notification: StoredNotification): StripeEvent {
   }
   const parsed = StripeEventSchema.safeParse(body);
   if (!parsed.success) {
-    throw new Error(`stored Stripe notification ${notification.id} is not a Stripe event: ${parsed.error.message}`);
+    const issue = parsed.error.issues[0];
+    throw new Error(`stored Stripe notification ${notification.id} is not a Stripe event: ${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
   }
   return parsed.data;
 }
@@ -48,7 +49,9 @@ function parseStoredEvent(notification: StoredNotification): StripeEvent {
 function dataObject<Schema extends z.ZodType>(schema: Schema, event: StripeEvent): z.output<Schema> {
   const parsed = schema.safeParse(event.data.object);
   if (!parsed.success) {
-    throw new Error(`${event.type} event ${event.id} carries an unreadable object: ${parsed.error.message}`);
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined ? "" : `: ${["data", "object", ...issue.path].join(".")}: ${issue.message}`;
+    throw new Error(`${event.type} event ${event.id} carries an unreadable object${where}`);
   }
   return parsed.data;
 }
