@@ -21,12 +21,12 @@ export interface KeyCheck {
  * refuses to start with a ConfigError that says what to do, instead of answering the first
  * ingress request that needs a secret with an error.
  */
-export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySource): Promise<KeyCheck> {
+export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySource, command = "subgate"): Promise<KeyCheck> {
   const inUse = await sealedKeyIds(db);
   const unknown = [...inUse].filter(([keyId]) => !box.keyIds.includes(keyId));
   if (unknown.length > 0) {
     const [keyId, count] = unknown[0] as [string, number];
-    throw keyMismatch(box, source, `${count} stored secret(s) are sealed with key ${keyId}`);
+    throw keyMismatch(box, source, command, `${count} stored secret(s) are sealed with key ${keyId}`);
   }
 
   // Written once, by whichever process starts first; the others read what it wrote.
@@ -41,7 +41,7 @@ export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySou
     // Named below by the key id the value carries.
   }
   if (opened !== CHECK_PLAINTEXT) {
-    throw keyMismatch(box, source, `the database's check value is sealed with key ${sealedKeyId(row.sealed) ?? "(unreadable)"}`);
+    throw keyMismatch(box, source, command, `the database's check value is sealed with key ${sealedKeyId(row.sealed) ?? "(unreadable)"}`);
   }
   const others = [...inUse].filter(([keyId]) => keyId !== box.keyId).reduce((sum, [, count]) => sum + count, 0);
   return { created: created > 0, sealedWithOtherKeys: others + (sealedKeyId(row.sealed) === box.keyId ? 0 : 1) };
@@ -61,14 +61,16 @@ async function sealedKeyIds(db: Db): Promise<Map<string, number>> {
   return counts;
 }
 
-function keyMismatch(box: SecretBox, source: KeySource, found: string): ConfigError {
+function keyMismatch(box: SecretBox, source: KeySource, command: string, found: string): ConfigError {
   const configured = `the configured key(s) are ${box.keyIds.join(", ")}`;
-  const hint =
-    source === "environment"
-      ? "set the key they were sealed with; during a rotation list the new key first and the old one after it, then run npm run keys:rotate"
-      : "the development key file of SUBGATE_DATA_DIR is not the key this database was used with: restore that file, set SUBGATE_ENCRYPTION_KEY, or use a new database";
+  const hints: Record<KeySource, string> = {
+    environment: "set the key they were sealed with; during a rotation list the new key first and the old one after it, then run npm run keys:rotate",
+    file: "the development key file in SUBGATE_DATA_DIR is not the key this database was used with: restore that file, set SUBGATE_ENCRYPTION_KEY, or use a new database",
+    generated:
+      "a new development key file was just generated in SUBGATE_DATA_DIR, but this database was used with another key: put back the key file it was used with, set SUBGATE_ENCRYPTION_KEY, or use a new database",
+  };
   return new ConfigError(
-    `subgate cannot start: none of its encryption keys opens the secrets stored in this database\n` +
-      configLine("SUBGATE_ENCRYPTION_KEY", source === "environment" ? "" : undefined, `a key that opens them: ${found}, and ${configured}; ${hint}`),
+    `${command} cannot start: none of its encryption keys opens the secrets stored in this database\n` +
+      configLine("SUBGATE_ENCRYPTION_KEY", source === "environment" ? "" : undefined, `a key that opens them: ${found}, and ${configured}; ${hints[source]}`),
   );
 }

@@ -1,6 +1,6 @@
 import { sealedKeyId, type SecretBox } from "@subgate/core";
 import { quoteIdentifier, SEALED_COLUMNS, type Db } from "@subgate/db";
-import { checkEncryptionKeys } from "./encryption-check.ts";
+import { checkEncryptionKeys, type KeySource } from "./encryption-check.ts";
 
 export interface RotationResult {
   /** Values re-sealed with the first key. */
@@ -14,9 +14,14 @@ export interface RotationResult {
  * transaction: rows are locked as they are read, so a configuration saved meanwhile waits, and
  * either everything is re-sealed or nothing is. A value no key of the ring opens stops it all.
  */
-export async function rotateKeys(db: Db, box: SecretBox, onProgress: (done: number, total: number) => void = () => {}): Promise<RotationResult> {
+export async function rotateKeys(
+  db: Db,
+  box: SecretBox,
+  options: { source?: KeySource; onProgress?: (done: number, total: number) => void } = {},
+): Promise<RotationResult> {
+  const onProgress = options.onProgress ?? (() => {});
   // Creates the check value if this database has none yet, and refuses keys that do not fit.
-  await checkEncryptionKeys(db, box, "environment");
+  await checkEncryptionKeys(db, box, options.source ?? "environment", "keys:rotate");
   return db.$transaction(
     async (tx) => {
       const rows: { table: string; column: string; where: string[]; key: unknown[]; sealed: string }[] = [];

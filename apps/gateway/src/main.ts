@@ -4,7 +4,7 @@ import { applyMigrations, ensureDatabase } from "@subgate/db";
 import { ConfigError, parseEnv, type GatewayConfig } from "./config.ts";
 import { resolveEncryptionKey } from "./encryption-key.ts";
 import { readEnvironment } from "./environment.ts";
-import { startGateway, type Role } from "./gateway.ts";
+import { startGateway, type Gateway, type Role } from "./gateway.ts";
 
 const ROLES: Role[] = ["all", "server", "worker"];
 /** How often a process started by npm checks that npm is still there (see watchParent). */
@@ -51,17 +51,12 @@ async function main(): Promise<void> {
   const { applied } = await applyMigrations(config.databaseUrl);
   logger.info({ created_database: created, applied_migrations: applied }, "database ready");
 
-  const gateway = await startGateway(config, role, logger);
-
+  // Handled from before the gateway starts: its HTTP server takes requests before the workers are up,
+  // and a signal then must still drain them (once the start has finished), not kill the process.
+  let gateway: Gateway | null = null;
   let stopping = false;
-  const stop = (why: string) => {
-    if (stopping) {
-      logger.warn({ signal: why }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal: why }, "shutting down: finishing requests and jobs in flight");
-    gateway.close().then(
+  const shutDown = (running: Gateway) =>
+    running.close().then(
       () => {
         logger.info("stopped");
         process.exit(0);
@@ -71,9 +66,20 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
+  const stop = (why: string) => {
+    if (stopping) {
+      logger.warn({ signal: why }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal: why }, "shutting down: finishing requests and jobs in flight");
+    if (gateway) void shutDown(gateway);
   };
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+
+  gateway = await startGateway(config, role, logger);
+  if (stopping) void shutDown(gateway);
   watchParent((parent) => {
     // Ctrl-C signals npm and the gateway together: npm leaving then is no second signal.
     if (stopping) return;

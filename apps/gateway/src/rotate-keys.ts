@@ -22,9 +22,12 @@ async function main(): Promise<void> {
   // A bar on a terminal; a line at the end either way.
   const bar = process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "re-sealing stored secrets [{bar}] {value}/{total}", hideCursor: true }) : null;
   try {
-    const result = await rotateKeys(db, box, (done, total) => {
-      if (done === 1) bar?.start(total, 0);
-      bar?.update(done);
+    const result = await rotateKeys(db, box, {
+      source: encryption.source,
+      onProgress: (done, total) => {
+        if (done === 1) bar?.start(total, 0);
+        bar?.update(done);
+      },
     });
     bar?.stop();
     process.stdout.write(
