@@ -95,6 +95,50 @@ describe("parseEnv", () => {
     expect(named[0]?.trim().startsWith(`${name}:`)).toBe(true);
   });
 
+  it.each([
+    ["PORT", "abc", 'PORT: got "abc"; expected an integer from 0 to 65535'],
+    ["PORT", "70000", 'PORT: got "70000"; expected an integer from 0 to 65535'],
+    ["PUBLIC_BASE_URL", "ftp://x", 'PUBLIC_BASE_URL: got "ftp://x"; expected an http:// or https:// URL'],
+    ["WEBHOOK_ALLOW_PRIVATE_TARGETS", "maybe", 'WEBHOOK_ALLOW_PRIVATE_TARGETS: got "maybe"; expected true or false'],
+    ["LOG_LEVEL", "loud", 'LOG_LEVEL: got "loud"; expected one of fatal, error, warn, info, debug, trace, silent'],
+    ["HOST", "not a host", 'HOST: got "not a host"; expected an IP address'],
+    ["WEBHOOK_TIMEOUT_MS", "5s", 'WEBHOOK_TIMEOUT_MS: got "5s"; expected a number of milliseconds from 100 to 120000'],
+  ])("says what %s=%s is and what is expected", (name, value, line) => {
+    const error = configError({ [name]: value });
+    expect(error.message.split("\n")[1]).toContain(line);
+  });
+
+  it("shows a connection string's password as ***, and never a secret's value", () => {
+    const url = configError({ DATABASE_URL: "mysql://admin:hunter2@db.internal/subgate" });
+    expect(url.message).toContain('DATABASE_URL: got "mysql://admin:***@db.internal/subgate"; expected a postgresql:// URL');
+    expect(url.message).not.toContain("hunter2");
+    const token = configError({ SUBGATE_ADMIN_TOKEN: "has spaces in it" });
+    expect(token.message).toContain("SUBGATE_ADMIN_TOKEN: got a value (not shown: it is a secret); expected");
+    expect(token.message).not.toContain("has spaces");
+  });
+
+  it.each([
+    ["true", true],
+    ["TRUE", true],
+    ["True", true],
+    ["1", true],
+    ["yes", true],
+    ["On", true],
+    ["false", false],
+    ["FALSE", false],
+    ["0", false],
+    ["no", false],
+    ["OFF", false],
+    [" true ", true],
+  ])("reads WEBHOOK_ALLOW_PRIVATE_TARGETS=%j as %s", (value, expected) => {
+    expect(parseEnv({ WEBHOOK_ALLOW_PRIVATE_TARGETS: value }).WEBHOOK_ALLOW_PRIVATE_TARGETS).toBe(expected);
+  });
+
+  it("binds every IPv4 interface unless HOST says otherwise, and takes addresses and host names", () => {
+    expect(parseEnv({}).HOST).toBe("0.0.0.0");
+    for (const host of ["127.0.0.1", "::", "::1", "localhost", "subgate.internal"]) expect(parseEnv({ HOST: host }).HOST).toBe(host);
+  });
+
   it("accepts a base URL with a path, with or without a trailing slash", () => {
     for (const value of ["https://example.com/subgate", "https://example.com/subgate/"]) {
       expect(parseEnv({ PUBLIC_BASE_URL: value }).PUBLIC_BASE_URL).toBe(value);
