@@ -121,10 +121,11 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
       return retryLater(deps, row.id, attempts, error.message);
     }
     if (isUnavailableError(error)) throw error;
-    // The adapter's contract: any other error is permanent.
+    // The adapter's contract: any other error is permanent, and comes from what the store sent
+    // (an operator should look: warn), not from subgate's own state.
     const reason = describeError(error);
     await markFailed(db, row.id, reason);
-    log.error({ reason }, "notification failed: normalization error");
+    log.warn({ reason }, "notification failed: normalization error");
     return;
   }
 
@@ -132,7 +133,7 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
   const checked = checkNormalized(normalized, row.receivedAt);
   if (!checked.ok) {
     await markFailed(db, row.id, `the store's notification cannot be used: ${checked.problem}`);
-    log.error({ reason: checked.problem }, "notification failed: its content is outside what subgate can store");
+    log.warn({ reason: checked.problem }, "notification failed: its content is outside what subgate can store");
     return;
   }
 
