@@ -1,38 +1,20 @@
 // The data migration 20261201100300_clear_out_of_range_times on rows an earlier subgate wrote:
 // times outside the windows subgate now enforces are cleared, every other value is kept.
-import { randomBytes } from "node:crypto";
 import { cp, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { quoteIdentifier } from "../src/ensure-database.ts";
 import { applyMigrations, MIGRATIONS_DIR } from "../src/migrate.ts";
+import { createDatabase, dropDatabase, newDatabaseName, urlFor } from "./server.ts";
 
-const SERVER_URL = process.env.SUBGATE_TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const REPAIR = "20261201100300_clear_out_of_range_times";
-const name = `subgate_migrate_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+const name = newDatabaseName();
 let dir: string;
 let client: pg.Client;
 
-function urlFor(database: string): string {
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function onServer(sql: string): Promise<void> {
-  const server = new pg.Client({ connectionString: SERVER_URL });
-  await server.connect();
-  try {
-    await server.query(sql);
-  } finally {
-    await server.end();
-  }
-}
-
 beforeAll(async () => {
-  await onServer(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  await createDatabase(name);
   // Every migration before the repair, as a database of the earlier subgate had them.
   dir = await mkdtemp(join(tmpdir(), "subgate-repair-"));
   for (const migration of await readdir(MIGRATIONS_DIR)) {
@@ -46,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await client?.end();
-  await onServer(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+  await dropDatabase(name);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,39 +1,21 @@
 // The migration runner must behave like `prisma migrate deploy` (docs/ARCHITECTURE.md,
 // "Migrations": "recorded ... exactly as Prisma records them ... migrate deploy ... agrees").
-import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureDatabase, quoteIdentifier } from "../src/ensure-database.ts";
+import { ensureDatabase } from "../src/ensure-database.ts";
 import { applyMigrations } from "../src/migrate.ts";
+import { createDatabase, dropDatabase, newDatabaseName, urlFor } from "./server.ts";
 
-const SERVER_URL = process.env.SUBGATE_TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const created: string[] = [];
 let dir: string;
 
-function urlFor(database: string): string {
-  const url = new URL(SERVER_URL);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function onServer(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: SERVER_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 async function freshDatabase(): Promise<string> {
-  const name = `subgate_migrate_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
-  await onServer(`CREATE DATABASE ${quoteIdentifier(name)}`);
+  const name = newDatabaseName();
   created.push(name);
-  return urlFor(name);
+  return createDatabase(name);
 }
 
 async function writeMigration(root: string, name: string, sql: string): Promise<void> {
@@ -46,7 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await onServer(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);
+  for (const name of created) await dropDatabase(name);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -73,7 +55,7 @@ describe("applyMigrations compared with prisma migrate", () => {
 
 describe("ensureDatabase", () => {
   it("creates a missing database when several processes start at once (its doc: 'Safe when several processes start at once')", async () => {
-    const name = `subgate_migrate_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+    const name = newDatabaseName();
     created.push(name);
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => ensureDatabase(urlFor(name))));
     const failures = results.flatMap((result) => (result.status === "rejected" ? [String(result.reason)] : []));
@@ -83,7 +65,7 @@ describe("ensureDatabase", () => {
 
 
   it("accepts a Unix-socket DATABASE_URL that pg (and Prisma's adapter) accept", async () => {
-    const name = `subgate_migrate_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString("hex")}`;
+    const name = newDatabaseName();
     created.push(name);
     const socketUrl = `postgresql://postgres@/${name}?host=/var/run/postgresql`;
     // pg itself connects with this URL (to the maintenance database here).
