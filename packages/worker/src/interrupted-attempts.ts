@@ -8,15 +8,21 @@ export const INTERRUPTED_BATCH = 500;
 export const INTERRUPTED_ATTEMPT_ERROR =
   "interrupted: the worker stopped before this attempt's outcome was recorded (its lease ran out); the request may have reached the receiver";
 
+/** An attempt recorded as interrupted, and when its delivery is due again (null: it failed for good). */
+export interface InterruptedAttempt {
+  deliveryId: string;
+  number: number;
+  nextAttemptAt: Date | null;
+}
+
 /**
  * A delivery whose lease ran out while still held was being sent by a worker that died mid-attempt
  * (a graceful stop waits for attempts in flight; a kill does not). That attempt may have reached
  * the receiver, so the delivery log records it, as `interrupted`, and it counts like a failed
  * attempt: the next one follows the retry schedule, and a delivery whose attempts are used up fails.
  * Called by the sweeper for every such delivery, and before a delivery is claimed for its own.
- * Returns how many attempts it recorded.
  */
-export async function recordInterruptedAttempts(db: Db, retryScheduleMs: readonly number[], deliveryId?: string): Promise<number> {
+export async function recordInterruptedAttempts(db: Db, retryScheduleMs: readonly number[], deliveryId?: string): Promise<InterruptedAttempt[]> {
   return db.$transaction(async (tx) => {
     const onlyThis = deliveryId === undefined ? Prisma.empty : Prisma.sql`AND id = ${deliveryId}`;
     const expired = await tx.$queryRaw<{ id: string; attempt_count: number; leased_at: Date | null; lease_until: Date }[]>`
@@ -24,9 +30,11 @@ export async function recordInterruptedAttempts(db: Db, retryScheduleMs: readonl
       WHERE status = 'pending' AND lease_until < now() ${onlyThis}
       ORDER BY lease_until LIMIT ${INTERRUPTED_BATCH} FOR UPDATE SKIP LOCKED`;
     const now = new Date();
+    const recorded: InterruptedAttempt[] = [];
     for (const row of expired) {
       const number = row.attempt_count + 1;
       const delayMs = nextRetryDelayMs(number, retryScheduleMs);
+      const nextAttemptAt = delayMs === null ? null : new Date(now.getTime() + delayMs);
       await tx.deliveryAttempt.create({
         data: {
           id: newId("attempt"),
@@ -45,12 +53,11 @@ export async function recordInterruptedAttempts(db: Db, retryScheduleMs: readonl
           attemptCount: number,
           leaseUntil: null,
           leasedAt: null,
-          ...(delayMs === null
-            ? { status: "failed", nextAttemptAt: null, completedAt: now }
-            : { nextAttemptAt: new Date(now.getTime() + delayMs) }),
+          ...(nextAttemptAt === null ? { status: "failed", nextAttemptAt: null, completedAt: now } : { nextAttemptAt }),
         },
       });
+      recorded.push({ deliveryId: row.id, number, nextAttemptAt });
     }
-    return expired.length;
+    return recorded;
   });
 }

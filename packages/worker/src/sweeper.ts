@@ -1,7 +1,7 @@
 import type { Logger } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
-import { INTERRUPTED_BATCH, recordInterruptedAttempts } from "./interrupted-attempts.ts";
+import { INTERRUPTED_BATCH, recordInterruptedAttempts, type InterruptedAttempt } from "./interrupted-attempts.ts";
 
 export interface SweeperDeps {
   db: Db;
@@ -60,8 +60,9 @@ export class Sweeper {
     let interrupted = 0;
     for (;;) {
       const found = await recordInterruptedAttempts(db, this.deps.retryScheduleMs);
-      interrupted += found;
-      if (found < INTERRUPTED_BATCH || this.stopping) break;
+      interrupted += found.length;
+      for (const attempt of found) await this.queueAfterInterrupted(attempt);
+      if (found.length < INTERRUPTED_BATCH || this.stopping) break;
     }
     const now = new Date();
     const notifications = await this.everyPage(
@@ -102,6 +103,23 @@ export class Sweeper {
     if (notifications || deliveries) {
       this.deps.logger.info({ notifications, deliveries }, "sweeper enqueued rows waiting for work");
     }
+  }
+
+  /**
+   * The dead worker's job of the delivery stays `active` in Redis until BullMQ finds it stalled (30 s
+   * or more after its lock was last renewed), and a job under the delivery's own id is not added
+   * while it exists: the next attempt gets a job of its own, due when the schedule says. The stalled
+   * job, when it runs, finds the delivery not due, leased or done, as any duplicate job does.
+   */
+  private async queueAfterInterrupted(attempt: InterruptedAttempt): Promise<void> {
+    if (attempt.nextAttemptAt === null) return;
+    await this.deps.producer
+      .enqueue(
+        "delivery.send",
+        { deliveryId: attempt.deliveryId },
+        { jobId: `${attempt.deliveryId}-after-interrupted-${attempt.number}`, delayMs: attempt.nextAttemptAt.getTime() - Date.now() },
+      )
+      .catch((error: unknown) => this.deps.logger.warn({ err: (error as Error).message, delivery_id: attempt.deliveryId }, "could not queue the attempt after an interrupted one; the sweeper will"));
   }
 
   /**
