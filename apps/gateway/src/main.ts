@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const role = (process.argv[2] ?? "all") as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
   const env = parseEnv(readEnvironment());
-  const logger = createLogger({ level: env.LOG_LEVEL, base: { service: "subgate", role } });
+  const logger = createLogger({ level: env.LOG_LEVEL, base: { service: "subgate", role, pid: process.pid } });
 
   const encryption = await resolveEncryptionKey({
     configured: env.SUBGATE_ENCRYPTION_KEY,
@@ -83,14 +83,15 @@ async function main(): Promise<void> {
   watchParent((parent) => {
     // Ctrl-C signals npm and the gateway together: npm leaving then is no second signal.
     if (stopping) return;
-    logger.warn({ parent_pid: parent }, "the parent process exited (npm does not pass SIGTERM on)");
+    logger.warn({ parent_pid: parent }, "the parent process exited (npm does not pass SIGTERM on to the gateway)");
     stop("parent exited");
   });
 }
 
 /**
- * npm does not pass SIGTERM on to the script it runs: `kill <npm's pid>` ends npm and leaves the
- * gateway running as an orphan, still serving requests. So a process whose parent has gone (its
+ * npm does not pass SIGTERM on to the gateway (it signals the shell it runs the script in, which
+ * dies without passing it on): `kill <npm's pid>` ends npm and leaves the gateway running as an
+ * orphan, still serving requests. So a process whose parent has gone (its
  * parent pid changed) shuts down gracefully, as if it had been signalled. A process whose parent is
  * init already (a container's entry point, a systemd service) has nothing to watch.
  */
