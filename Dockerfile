@@ -17,9 +17,8 @@ ENV NODE_ENV=production \
 USER node
 EXPOSE 3000
 
-# What `npm start` runs (`tsx src/main.ts all` in apps/gateway), without npm in front: npm exits on
-# SIGTERM without waiting for its child, which would cut the graceful shutdown short. tsx forwards
-# SIGTERM and SIGINT to the gateway and exits with it. The command is the role: all, server or worker.
-WORKDIR /app/apps/gateway
-ENTRYPOINT ["/app/node_modules/.bin/tsx", "src/main.ts"]
+# What `npm start` runs (`node --import tsx apps/gateway/src/main.ts all`), without npm in front: npm
+# does not pass SIGTERM on to its child. One node process, PID 1, that handles SIGTERM and SIGINT
+# itself (a graceful shutdown, then exit 0). The command is the role: all, server or worker.
+ENTRYPOINT ["node", "--import", "tsx", "apps/gateway/src/main.ts"]
 CMD ["all"]
