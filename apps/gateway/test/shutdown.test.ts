@@ -1,5 +1,9 @@
+import { spawn } from "node:child_process";
 import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { createRequire } from "node:module";
 import { connect, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { JobProducer, QUEUE_NAMES } from "@subgate/queue";
@@ -8,7 +12,7 @@ import { GatewayProcess } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, sendStripeEvent, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
 
 /*
- * SIGTERM, as an orchestrator sends it, to the real entry point (`tsx src/main.ts all`): the process
+ * SIGTERM, as an orchestrator sends it, to the real entry point (`node --import tsx src/main.ts all`): the process
  * stops taking work, finishes the HTTP request and the webhook attempt in flight, then exits 0.
  */
 
@@ -217,4 +221,43 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     expect(gateway.messages).toContain("second signal: exiting now");
     expect(gateway.messages).not.toContain("webhook delivered");
   });
+});
+
+describe("the tsx command as entry point", () => {
+  // tsx runs the gateway in a child process of its own and relays the signal to it; its exit must
+  // still be the gateway's clean 0, as with `node --import tsx` (above) and the Docker image.
+  it("exits 0 after a graceful shutdown on SIGTERM to the tsx process", async () => {
+    const env = await createTestEnvironment();
+    const tsx = createRequire(import.meta.url).resolve("tsx/cli");
+    const child = spawn(process.execPath, [tsx, fileURLToPath(new URL("../src/main.ts", import.meta.url)), "all"], {
+      cwd: tmpdir(),
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: tmpdir(),
+        INIT_CWD: tmpdir(),
+        DATABASE_URL: env.config.databaseUrl,
+        REDIS_URL: env.config.redisUrl,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        SUBGATE_ENCRYPTION_KEY: env.config.encryptionKey,
+        QUEUE_PREFIX: env.config.queuePrefix,
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    try {
+      await eventually(async () => output.includes('"msg":"worker started"'), 20_000, `"worker started" in:\n${output}`);
+      child.kill("SIGTERM");
+      expect(await exited).toEqual({ code: 0, signal: null });
+      const messages = output.split("\n").flatMap((line) => (line.startsWith("{") ? [JSON.parse(line).msg as string] : []));
+      expect(messages.at(-1)).toBe("stopped");
+    } finally {
+      child.kill("SIGKILL");
+      await env.close();
+    }
+  }, 40_000);
 });
