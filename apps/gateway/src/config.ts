@@ -39,7 +39,7 @@ function isHttpUrl(value: string): boolean {
     return false;
   }
 }
-const httpUrl = z.string().trim().refine(isHttpUrl, "an http:// or https:// URL, such as https://api.example.com");
+const httpUrl = z.string().trim().refine(isHttpUrl, "an http:// or https:// URL, such as https://example.com");
 
 /** Ingress URLs are this base plus `/ingress/...`: a query, a fragment or credentials would break them. */
 const baseUrl = httpUrl.refine((value) => {
