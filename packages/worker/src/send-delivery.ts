@@ -22,16 +22,12 @@ export interface DeliverySenderDeps {
  */
 export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string): Promise<void> {
   const { db } = deps;
-  // A lease that ran out belongs to a worker that died mid-attempt: that attempt is recorded first.
-  await recordInterruptedAttempts(db, deps.retryScheduleMs, deliveryId);
-  // Only a due delivery is claimed: the schedule is the row's next_attempt_at, not the job's timing
-  // (a job handed on after its worker died mid-attempt would otherwise retry at once).
-  const claimed = await db.$queryRaw<{ leased_at: Date }[]>`
-    UPDATE deliveries SET lease_until = now() + make_interval(secs => ${deps.leaseMs / 1000}), leased_at = now()
-    WHERE id = ${deliveryId} AND status = 'pending' AND lease_until IS NULL
-      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-    RETURNING leased_at`;
-  const leasedAt = claimed[0]?.leased_at;
+  let leasedAt = await claim(deps, deliveryId);
+  // A lease that ran out belongs to a worker that died mid-attempt: that attempt is recorded first
+  // (it then sets when the delivery is due again).
+  if (leasedAt === undefined && (await recordInterruptedAttempts(db, deps.retryScheduleMs, deliveryId)).length > 0) {
+    leasedAt = await claim(deps, deliveryId);
+  }
   if (leasedAt === undefined) {
     const waiting = await notDueFor(db, deliveryId);
     if (waiting !== null) throw new RetryLaterError(`delivery ${deliveryId} is not due for ${waiting} ms`, waiting);
@@ -145,6 +141,20 @@ async function recordAttempt(
     });
     return { number, next: result.ok ? "done" : "lease_lost" };
   });
+}
+
+/**
+ * Takes the delivery's lease, if it is pending, unleased and due; the lease's start identifies it.
+ * Only a due delivery is claimed: the schedule is the row's next_attempt_at, not the job's timing
+ * (a job handed on after its worker died mid-attempt would otherwise retry at once).
+ */
+async function claim(deps: DeliverySenderDeps, deliveryId: string): Promise<Date | undefined> {
+  const claimed = await deps.db.$queryRaw<{ leased_at: Date }[]>`
+    UPDATE deliveries SET lease_until = now() + make_interval(secs => ${deps.leaseMs / 1000}), leased_at = now()
+    WHERE id = ${deliveryId} AND status = 'pending' AND lease_until IS NULL
+      AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    RETURNING leased_at`;
+  return claimed[0]?.leased_at;
 }
 
 /** How long until a pending, unleased delivery is due; null when it is not waiting for its time. */
