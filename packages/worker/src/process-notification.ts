@@ -18,10 +18,10 @@ const CONFIG_CHANGED_RETRY_MS = 100;
 
 /**
  * An error subgate does not expect (neither the store's API nor PostgreSQL being away) may still be
- * passing: it is retried on the notification schedule until the notification has had this many
- * attempts in all, then the notification is failed with the error, so that none stays pending.
+ * passing: it is retried on the notification schedule until the notification has met this many of
+ * them (counted apart from a store API's outages), then failed with the error, so none stays pending.
  */
-export const UNEXPECTED_ERROR_ATTEMPTS = 8;
+export const UNEXPECTED_ERROR_LIMIT = 8;
 
 export interface NotificationProcessorDeps {
   db: Db;
@@ -65,13 +65,18 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
       log.error({ reason }, "notification failed: PostgreSQL refused its outcome");
       return;
     }
-    if (attempts >= UNEXPECTED_ERROR_ATTEMPTS) {
-      await markFailed(db, row.id, `unexpected error (attempt ${attempts}, the last): ${reason}`);
-      log.error({ err: error, attempt: attempts }, "notification failed: unexpected error on every attempt");
+    const { unexpectedErrors } = await db.notification.update({
+      where: { id: row.id },
+      data: { unexpectedErrors: { increment: 1 } },
+      select: { unexpectedErrors: true },
+    });
+    if (unexpectedErrors >= UNEXPECTED_ERROR_LIMIT) {
+      await markFailed(db, row.id, `unexpected error (${unexpectedErrors} of ${UNEXPECTED_ERROR_LIMIT}, the last): ${reason}`);
+      log.error({ err: error, unexpected_errors: unexpectedErrors }, "notification failed: an unexpected error, again and again");
       return;
     }
-    log.error({ err: error, attempt: attempts }, "unexpected error processing a notification; will retry");
-    await retryLater(deps, row.id, attempts, `unexpected error (attempt ${attempts} of ${UNEXPECTED_ERROR_ATTEMPTS}): ${reason}`);
+    log.error({ err: error, unexpected_errors: unexpectedErrors }, "unexpected error processing a notification; will retry");
+    await retryLater(deps, row.id, unexpectedErrors, `unexpected error (${unexpectedErrors} of ${UNEXPECTED_ERROR_LIMIT}): ${reason}`);
   }
 }
 

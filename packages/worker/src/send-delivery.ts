@@ -1,4 +1,4 @@
-import { newId, type Logger, type SecretBox } from "@subgate/core";
+import { newId, UnknownEncryptionKeyError, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import { nextRetryDelayMs, type AttemptResult, type WebhookSender } from "@subgate/delivery";
 import { WEBHOOK_API_VERSION } from "@subgate/schema";
@@ -34,28 +34,23 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
     return; // done, canceled, or another worker holds it
   }
 
-  const delivery = await db.delivery.findUniqueOrThrow({
-    where: { id: deliveryId },
-    include: { event: { select: { payload: true, type: true } }, endpoint: true },
-  });
-  const log = deps.logger.child({ delivery_id: delivery.id, endpoint_id: delivery.endpointId, app_id: delivery.appId });
-  if (delivery.endpoint.deletedAt) {
-    await db.delivery.update({
-      where: { id: delivery.id },
-      data: { status: "canceled", leaseUntil: null, leasedAt: null, nextAttemptAt: null, completedAt: new Date() },
-    });
-    return;
+  let attempt: Awaited<ReturnType<typeof attemptOnce>>;
+  try {
+    attempt = await attemptOnce(deps, deliveryId);
+  } catch (error) {
+    // Nothing was sent (send() throws only before its request, see WebhookSender): give the lease
+    // back, or its running out would be recorded as an interrupted attempt that never happened.
+    await db.$executeRaw`UPDATE deliveries SET lease_until = NULL, leased_at = NULL WHERE id = ${deliveryId} AND leased_at = ${leasedAt}`.catch(() => undefined);
+    if (error instanceof UnknownEncryptionKeyError) {
+      // The operator gives this process the key; until then the delivery waits, its attempts untouched.
+      deps.logger.error({ delivery_id: deliveryId, err: error.message }, "cannot open the webhook endpoint's secret: SUBGATE_ENCRYPTION_KEY lacks its key");
+      throw new RetryLaterError(error.message, MISSING_KEY_RETRY_MS);
+    }
+    throw error;
   }
-
-  const body = JSON.stringify({ api_version: WEBHOOK_API_VERSION, event: delivery.event.payload });
-  const startedAt = new Date();
-  const result = await deps.sender.send({
-    url: delivery.endpoint.url,
-    msgId: delivery.id,
-    body,
-    secrets: [deps.secretBox.open(delivery.endpoint.secretEncrypted)],
-    timestamp: startedAt,
-  });
+  if (attempt === null) return; // the endpoint was deleted: canceled
+  const { delivery, startedAt, result } = attempt;
+  const log = deps.logger.child({ delivery_id: delivery.id, endpoint_id: delivery.endpointId, app_id: delivery.appId });
   const recorded = await recordAttempt(deps, delivery.id, leasedAt, startedAt, result);
 
   const outcome = { attempt: recorded.number, status_code: result.statusCode, error: result.error, duration_ms: result.durationMs };
@@ -65,6 +60,9 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
       return;
     case "given_up":
       log.warn(outcome, "webhook delivery failed for good: every scheduled attempt failed");
+      return;
+    case "settled":
+      log.info(outcome, "webhook attempt finished after its delivery was settled (its endpoint deleted, or delivered by another attempt)");
       return;
     case "lease_lost":
       log.warn(outcome, "webhook attempt failed after this worker's lease ran out; the delivery's next attempt is scheduled already");
@@ -77,9 +75,32 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
   }
 }
 
+/** A delivery whose endpoint secret this process cannot open is tried again after this. */
+const MISSING_KEY_RETRY_MS = 60_000;
+
+/** Sends the leased delivery once; null when its endpoint was deleted meanwhile (it is canceled). */
+async function attemptOnce(deps: DeliverySenderDeps, deliveryId: string) {
+  const delivery = await deps.db.delivery.findUniqueOrThrow({
+    where: { id: deliveryId },
+    include: { event: { select: { payload: true, type: true } }, endpoint: true },
+  });
+  if (delivery.endpoint.deletedAt) {
+    await deps.db.delivery.update({
+      where: { id: delivery.id },
+      data: { status: "canceled", leaseUntil: null, leasedAt: null, nextAttemptAt: null, completedAt: new Date() },
+    });
+    return null;
+  }
+  const secret = deps.secretBox.open(delivery.endpoint.secretEncrypted);
+  const body = JSON.stringify({ api_version: WEBHOOK_API_VERSION, event: delivery.event.payload });
+  const startedAt = new Date();
+  const result = await deps.sender.send({ url: delivery.endpoint.url, msgId: delivery.id, body, secrets: [secret], timestamp: startedAt });
+  return { delivery, startedAt, result };
+}
+
 /** What follows a recorded attempt. */
 type Recorded =
-  | { number: number; next: "done" | "given_up" | "lease_lost" }
+  | { number: number; next: "done" | "given_up" | "lease_lost" | "settled" }
   | { number: number; next: "retry"; delayMs: number };
 
 /**
@@ -117,6 +138,12 @@ async function recordAttempt(
       },
     });
     const stillOurs = current.leased_at?.getTime() === leasedAt.getTime();
+    // Settled while it was sent (canceled by its endpoint's deletion, or delivered by a worker whose
+    // lease had run out): the attempt is logged, the status stays.
+    if (stillOurs && current.status !== "pending") {
+      await tx.delivery.update({ where: { id: deliveryId }, data: { attemptCount: number, leaseUntil: null, leasedAt: null } });
+      return { number, next: "settled" };
+    }
     if (stillOurs) {
       await tx.delivery.update({
         where: { id: deliveryId },
@@ -134,7 +161,8 @@ async function recordAttempt(
       if (result.ok) return { number, next: "done" };
       return delayMs === null ? { number, next: "given_up" } : { number, next: "retry", delayMs };
     }
-    const delivered = result.ok && current.status === "pending";
+    // A late success completes the delivery, also one its interrupted record had given up on.
+    const delivered = result.ok && (current.status === "pending" || current.status === "failed");
     await tx.delivery.update({
       where: { id: deliveryId },
       data: { attemptCount: number, ...(delivered ? { status: "succeeded", nextAttemptAt: null, completedAt: finished } : {}) },

@@ -58,11 +58,16 @@ export class Sweeper {
     const limit = this.deps.batchSize ?? 500;
     const before = new Date(Date.now() - graceMs);
     let interrupted = 0;
-    for (;;) {
-      const found = await recordInterruptedAttempts(db, this.deps.retryScheduleMs);
-      interrupted += found.length;
-      for (const attempt of found) await this.queueAfterInterrupted(attempt);
-      if (found.length < INTERRUPTED_BATCH || this.stopping) break;
+    try {
+      for (;;) {
+        const found = await recordInterruptedAttempts(db, this.deps.retryScheduleMs);
+        interrupted += found.length;
+        for (const attempt of found) await this.queueAfterInterrupted(attempt);
+        if (found.length < INTERRUPTED_BATCH || this.stopping) break;
+      }
+    } catch (error) {
+      // The rest of the pass does not depend on it: waiting rows are still queued.
+      this.deps.logger.warn({ err: error }, "could not record interrupted webhook attempts; will try again at the next sweep");
     }
     const now = new Date();
     const notifications = await this.everyPage(
