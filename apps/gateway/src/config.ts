@@ -137,11 +137,24 @@ export class ConfigError extends Error {
 /** Variables whose value is never repeated in a message. */
 const SECRETS = new Set(["SUBGATE_ADMIN_TOKEN", "SUBGATE_ENCRYPTION_KEY"]);
 
-/** A refused value as a message may show it: secrets not at all, connection strings without their password. */
+/**
+ * A refused value as a message may show it: secrets not at all, URLs without their password, and a
+ * `*_URL` value that is no URL at all not either (it may be a connection string with a password in it).
+ */
 export function shownValue(name: string, value: string): string {
   if (SECRETS.has(name)) return "a value (not shown: it is a secret)";
   let shown = value;
-  if (name.endsWith("_URL")) shown = value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@]*:)[^@/]*@/i, "$1***@");
+  if (name.endsWith("_URL")) {
+    try {
+      const url = new URL(value);
+      if (url.password) {
+        url.password = "***";
+        shown = url.href;
+      }
+    } catch {
+      return "a value that is not a URL (not shown: it may hold a password)";
+    }
+  }
   return JSON.stringify(shown.length > 120 ? `${shown.slice(0, 120)}…` : shown);
 }
 

@@ -9,12 +9,61 @@ import { startGateway, type Gateway, type Role } from "./gateway.ts";
 const ROLES: Role[] = ["all", "server", "worker"];
 /** How often a process started by npm checks that npm is still there (see watchParent). */
 const PARENT_CHECK_MS = 500;
+/** How long a stop asked for during the start waits for the start to finish. */
+const START_GRACE_MS = 20_000;
 
 async function main(): Promise<void> {
+  // Read first: npm may be gone by the time the start is over.
+  const parentAtStart = process.ppid;
   const role = (process.argv[2] ?? "all") as Role;
   if (!ROLES.includes(role)) throw new ConfigError(`unknown role "${role}"; use one of ${ROLES.join(", ")}`);
   const env = parseEnv(readEnvironment());
   const logger = createLogger({ level: env.LOG_LEVEL, base: { service: "subgate", role, pid: process.pid } });
+
+  // Handled from here on: the HTTP server takes requests before the workers are up, and a signal
+  // during the start must still drain them once it has finished, not kill the process. A start that
+  // cannot finish (Redis away, a migration lock held) does not hold a stop for ever.
+  let gateway: Gateway | null = null;
+  let stopping = false;
+  const shutDown = (running: Gateway) =>
+    running.close().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "error during shutdown");
+        process.exit(1);
+      },
+    );
+  const stop = (why: string) => {
+    if (stopping) {
+      logger.warn({ signal: why }, "second signal: exiting now");
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal: why }, "shutting down: finishing requests and jobs in flight");
+    if (gateway) {
+      void shutDown(gateway);
+      return;
+    }
+    logger.info({ wait_ms: START_GRACE_MS }, "the start is not finished: shutting down once it is");
+    setTimeout(() => {
+      logger.error({ wait_ms: START_GRACE_MS }, "the start did not finish in time: exiting without a graceful shutdown");
+      process.exit(1);
+    }, START_GRACE_MS).unref();
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+  // Only under npm: a process started in the background by a shell script that then exits must run on.
+  if (process.env.npm_lifecycle_event) {
+    watchParent(parentAtStart, () => {
+      // Ctrl-C signals npm and the gateway together: npm leaving then is no second signal.
+      if (stopping) return;
+      logger.warn({ parent_pid: parentAtStart }, "the parent process exited (npm does not pass SIGTERM on to the gateway)");
+      stop("parent exited");
+    });
+  }
 
   const encryption = await resolveEncryptionKey({
     configured: env.SUBGATE_ENCRYPTION_KEY,
@@ -51,59 +100,28 @@ async function main(): Promise<void> {
   const { applied } = await applyMigrations(config.databaseUrl);
   logger.info({ created_database: created, applied_migrations: applied }, "database ready");
 
-  // Handled from before the gateway starts: its HTTP server takes requests before the workers are up,
-  // and a signal then must still drain them (once the start has finished), not kill the process.
-  let gateway: Gateway | null = null;
-  let stopping = false;
-  const shutDown = (running: Gateway) =>
-    running.close().then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, "error during shutdown");
-        process.exit(1);
-      },
-    );
-  const stop = (why: string) => {
-    if (stopping) {
-      logger.warn({ signal: why }, "second signal: exiting now");
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal: why }, "shutting down: finishing requests and jobs in flight");
-    if (gateway) void shutDown(gateway);
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-
   gateway = await startGateway(config, role, logger);
   if (stopping) void shutDown(gateway);
-  watchParent((parent) => {
-    // Ctrl-C signals npm and the gateway together: npm leaving then is no second signal.
-    if (stopping) return;
-    logger.warn({ parent_pid: parent }, "the parent process exited (npm does not pass SIGTERM on to the gateway)");
-    stop("parent exited");
-  });
 }
 
 /**
  * npm does not pass SIGTERM on to the gateway (it signals the shell it runs the script in, which
  * dies without passing it on): `kill <npm's pid>` ends npm and leaves the gateway running as an
- * orphan, still serving requests. So a process whose parent has gone (its
- * parent pid changed) shuts down gracefully, as if it had been signalled. A process whose parent is
- * init already (a container's entry point, a systemd service) has nothing to watch.
+ * orphan, still serving requests. So a process started by npm whose parent has gone (its parent pid
+ * is no longer the one it started with) shuts down gracefully, as if it had been signalled. A
+ * process whose parent was init already has nothing to watch.
  */
-function watchParent(onGone: (parentPid: number) => void): void {
-  const parent = process.ppid;
+function watchParent(parent: number, onGone: () => void): void {
   if (parent <= 1) return;
-  const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+  const check = () => {
+    if (process.ppid === parent) return false;
     clearInterval(timer);
-    onGone(parent);
-  }, PARENT_CHECK_MS);
+    onGone();
+    return true;
+  };
+  const timer = setInterval(check, PARENT_CHECK_MS);
   timer.unref();
+  check();
 }
 
 main().catch((error: unknown) => {

@@ -403,6 +403,18 @@ describe("HTTP basics", () => {
     expectError(answer, 400, "malformed_body");
   });
 
+  it("answers 400 to a body that is not valid UTF-8, instead of storing U+FFFD in its place", async () => {
+    const before = await gateway.db.app.count();
+    const answer = await raw("/v1/apps", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: Buffer.concat([Buffer.from('{"name":"caf'), Buffer.from([0xe9]), Buffer.from('"}')]),
+    });
+    expectError(answer, 400, "malformed_body");
+    expect(answer.body.error.message).toBe("the body is not valid UTF-8");
+    expect(await gateway.db.app.count()).toBe(before);
+  });
+
   it("answers 413 payload_too_large to an API body over 100 KB", async () => {
     const app = await createStripeApp(gateway);
     const answer = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, {

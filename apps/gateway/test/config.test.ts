@@ -112,6 +112,16 @@ describe("parseEnv", () => {
     const url = configError({ DATABASE_URL: "mysql://admin:hunter2@db.internal/subgate" });
     expect(url.message).toContain('DATABASE_URL: got "mysql://admin:***@db.internal/subgate"; expected a postgresql:// URL');
     expect(url.message).not.toContain("hunter2");
+    // A value that is no URL may still be a connection string with a password: not shown at all.
+    for (const [name, value] of [
+      ["DATABASE_URL", "postgres//user:s3cret@db/x"],
+      ["DATABASE_URL", "host=db user=u password=s3cret"],
+      ["REDIS_URL", "redis//:s3cret@r:6379"],
+    ]) {
+      const error = configError({ [name as string]: value });
+      expect(error.message).toContain(`${name}: got a value that is not a URL (not shown: it may hold a password)`);
+      expect(error.message).not.toContain("s3cret");
+    }
     const token = configError({ SUBGATE_ADMIN_TOKEN: "has spaces in it" });
     expect(token.message).toContain("SUBGATE_ADMIN_TOKEN: got a value (not shown: it is a secret); expected");
     expect(token.message).not.toContain("has spaces");

@@ -209,6 +209,22 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     }
   });
 
+  // The HTTP server answers before the workers are up: a SIGTERM then killed the process outright.
+  it("takes a SIGTERM that arrives during the start once the start has finished, and exits 0", async () => {
+    const gateway = await GatewayProcess.start("all", {
+      DATABASE_URL: env.config.databaseUrl,
+      REDIS_URL: env.config.redisUrl,
+      PORT: "0",
+      SUBGATE_ENCRYPTION_KEY: env.config.encryptionKey,
+      QUEUE_PREFIX: env.config.queuePrefix,
+    });
+    started = gateway;
+    await gateway.waitForLog("http server listening");
+    gateway.signal("SIGTERM");
+    expect(await gateway.exited).toEqual({ code: 0, signal: null });
+    expect(gateway.messages.at(-1)).toBe("stopped");
+  });
+
   it("exits at once with code 1 on a second signal", async () => {
     const { gateway } = await deliveryInFlight();
 

@@ -77,12 +77,21 @@ export function jsonBody(limit: number): RequestHandler {
       if (type.charset !== undefined && type.charset !== "utf-8") {
         throw new AppError("unsupported_media_type", `unsupported charset "${type.charset.slice(0, 40)}"; send UTF-8`);
       }
-      req.body = parseJson(new TextDecoder("utf-8").decode(raw));
+      req.body = parseJson(decodeUtf8(raw));
       next();
     } catch (error) {
       next(error);
     }
   };
+}
+
+/** Invalid UTF-8 is refused, not stored as U+FFFD in an app's name or a URL. */
+function decodeUtf8(raw: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(raw);
+  } catch {
+    throw new AppError("malformed_body", "the body is not valid UTF-8");
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -20,7 +20,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (appError.code === "internal") {
       logger.error({ err: error }, "unhandled error");
     }
-    if (res.headersSent) return;
+    // An answer already under way cannot become an error answer: end it, or the client waits for ever.
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
     if (appError.code === "service_unavailable") res.setHeader("retry-after", "5");
     sendError(req, res, appError);
   };
