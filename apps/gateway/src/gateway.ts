@@ -37,75 +37,17 @@ export interface GatewayOverrides {
   stores?: StoreModules;
 }
 
-/** Builds and starts the parts of subgate this process runs. Migrations are applied before. */
+/**
+ * Builds and starts the parts of subgate this process runs. Migrations are applied before. A start
+ * that fails closes what it had started (connections, a listening server) before it throws.
+ */
 export async function startGateway(config: GatewayConfig, role: Role, logger: Logger, overrides: GatewayOverrides = {}): Promise<Gateway> {
   const db = createPrismaClient({ url: config.databaseUrl });
   const secretBox = SecretBox.fromString(config.encryptionKey);
-  let keys;
-  try {
-    keys = await checkEncryptionKeys(db, secretBox, config.encryptionKeySource ?? "environment");
-  } catch (error) {
-    await db.$disconnect();
-    throw error;
-  }
-  if (keys.sealedWithOtherKeys > 0) {
-    logger.warn(
-      { sealed_with_other_keys: keys.sealedWithOtherKeys, sealing_key: secretBox.keyId },
-      "stored secrets are sealed with an older key of SUBGATE_ENCRYPTION_KEY; run npm run keys:rotate, then drop the old key",
-    );
-  }
-  const producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
-  const stores = overrides.stores ?? createStoreModules({ stripeApiBaseUrl: config.stripeApiBaseUrl });
-  const ledger = new SubscriptionLedger(db);
-  const sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
-
-  const checkReady = () => readiness(db, producer);
+  let producer: JobProducer | null = null;
+  let sender: WebhookSender | null = null;
   let server: HttpListener | null = null;
-  if (role !== "worker") {
-    const app = createHttpApp({
-      db,
-      producer,
-      ledger,
-      secretBox,
-      stores,
-      logger,
-      publicBaseUrl: config.publicBaseUrl,
-      adminToken: config.adminToken,
-      allowPrivateTargets: config.allowPrivateTargets,
-      checkReady,
-    });
-    server = await listen(app, config.port, config.host);
-    logger.info({ address: server.address, local_url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
-  }
-
-  const workers =
-    role !== "server"
-      ? await startWorkers({
-          db,
-          producer,
-          redisUrl: config.redisUrl,
-          prefix: config.queuePrefix,
-          secretBox,
-          stores,
-          sender,
-          logger,
-          retryScheduleMs: config.retryScheduleMs,
-          notificationRetryScheduleMs: config.notificationRetryScheduleMs,
-          sweepIntervalMs: config.sweepIntervalMs,
-          sweepGraceMs: config.sweepGraceMs,
-          // The attempt's whole exchange is bounded by the timeout; the margin covers recording it.
-          deliveryLeaseMs: config.webhookTimeoutMs + DELIVERY_LEASE_MARGIN_MS,
-        })
-      : null;
-
-  // Orchestrators probe worker-only processes too: they get the probes, never ingress or the API.
-  // Started after the workers, so a ready answer means jobs are being taken.
-  if (role === "worker" && config.healthPort !== null) {
-    server = await listen(createHealthApp({ logger, checkReady }), config.healthPort, config.host);
-    logger.info({ address: server.address, local_url: server.url }, "health server listening");
-  }
-
-  let closing: Promise<void> | null = null;
+  let workers: RunningWorkers | null = null;
   const close = async () => {
     if (server) {
       await server.close();
@@ -115,10 +57,73 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
       logger.info("stopping workers: waiting for jobs in flight");
       await workers.close();
     }
-    await producer.close();
-    await sender.close();
+    await producer?.close();
+    await sender?.close();
     await db.$disconnect();
   };
+
+  try {
+    const keys = await checkEncryptionKeys(db, secretBox, config.encryptionKeySource ?? "environment");
+    if (keys.sealedWithOtherKeys > 0) {
+      logger.warn(
+        { sealed_with_other_keys: keys.sealedWithOtherKeys, sealing_key: secretBox.keyId },
+        "stored secrets are sealed with an older key of SUBGATE_ENCRYPTION_KEY; run npm run keys:rotate, then drop the old key",
+      );
+    }
+    producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
+    sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
+    const stores = overrides.stores ?? createStoreModules({ stripeApiBaseUrl: config.stripeApiBaseUrl });
+    const ready = producer;
+    const checkReady = () => readiness(db, ready);
+
+    if (role !== "worker") {
+      const app = createHttpApp({
+        db,
+        producer,
+        ledger: new SubscriptionLedger(db),
+        secretBox,
+        stores,
+        logger,
+        publicBaseUrl: config.publicBaseUrl,
+        adminToken: config.adminToken,
+        allowPrivateTargets: config.allowPrivateTargets,
+        checkReady,
+      });
+      server = await listen(app, config.port, config.host);
+      logger.info({ address: server.address, local_url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
+    }
+
+    if (role !== "server") {
+      workers = await startWorkers({
+        db,
+        producer,
+        redisUrl: config.redisUrl,
+        prefix: config.queuePrefix,
+        secretBox,
+        stores,
+        sender,
+        logger,
+        retryScheduleMs: config.retryScheduleMs,
+        notificationRetryScheduleMs: config.notificationRetryScheduleMs,
+        sweepIntervalMs: config.sweepIntervalMs,
+        sweepGraceMs: config.sweepGraceMs,
+        // The attempt's whole exchange is bounded by the timeout; the margin covers recording it.
+        deliveryLeaseMs: config.webhookTimeoutMs + DELIVERY_LEASE_MARGIN_MS,
+      });
+    }
+
+    // Orchestrators probe worker-only processes too: they get the probes, never ingress or the API.
+    // Started after the workers, so a ready answer means jobs are being taken.
+    if (role === "worker" && config.healthPort !== null) {
+      server = await listen(createHealthApp({ logger, checkReady }), config.healthPort, config.host);
+      logger.info({ address: server.address, local_url: server.url }, "health server listening");
+    }
+  } catch (error) {
+    await close().catch(() => undefined);
+    throw error;
+  }
+
+  let closing: Promise<void> | null = null;
   return {
     url: role !== "worker" ? (server?.url ?? null) : null,
     healthUrl: server?.url ?? null,

@@ -65,7 +65,7 @@ class HoldingReceiver {
 
 interface AttemptRow {
   number: number;
-  outcome: string;
+  outcome: string | null;
   statusCode: number | null;
   durationMs: number | null;
   responseBody: string | null;

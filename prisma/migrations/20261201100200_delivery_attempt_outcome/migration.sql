@@ -4,8 +4,8 @@ CREATE TYPE "DeliveryAttemptOutcome" AS ENUM ('succeeded', 'failed', 'interrupte
 -- AlterTable
 ALTER TABLE "deliveries" ADD COLUMN     "leased_at" TIMESTAMPTZ(3);
 
--- AlterTable: attempts recorded before outcomes existed ended with an answer or an error.
-ALTER TABLE "delivery_attempts" ADD COLUMN     "outcome" "DeliveryAttemptOutcome";
-UPDATE "delivery_attempts" SET "outcome" = CASE WHEN "status_code" BETWEEN 200 AND 299 THEN 'succeeded'::"DeliveryAttemptOutcome" ELSE 'failed'::"DeliveryAttemptOutcome" END;
-ALTER TABLE "delivery_attempts" ALTER COLUMN "outcome" SET NOT NULL,
+-- AlterTable: nullable, so a process of the earlier version still running during a rolling restart
+-- can record its attempts; those it recorded before are given their outcome by their status code.
+ALTER TABLE "delivery_attempts" ADD COLUMN     "outcome" "DeliveryAttemptOutcome",
 ALTER COLUMN "duration_ms" DROP NOT NULL;
+UPDATE "delivery_attempts" SET "outcome" = CASE WHEN "status_code" BETWEEN 200 AND 299 THEN 'succeeded'::"DeliveryAttemptOutcome" ELSE 'failed'::"DeliveryAttemptOutcome" END;
