@@ -1,17 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { generateKey, parseKey } from "@subgate/core";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "@subgate/delivery";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseEnv } from "../src/config.ts";
 import { resolveEncryptionKey } from "../src/encryption-key.ts";
+import { runToExit } from "./gateway-process.ts";
 
 /** Configuration from the environment: defaults, clear refusals, and the encryption key. */
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 function configError(source: Record<string, string | undefined>): ConfigError {
   try {
@@ -261,29 +258,7 @@ describe("resolveEncryptionKey", () => {
 });
 
 describe("the entry point", () => {
-  function runMain(env: Record<string, string>, args: string[] = ["all"]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolvePromise, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "apps/gateway/src/main.ts", ...args], {
-        cwd: REPO_ROOT,
-        // INIT_CWD is where `.env` is read from: a folder of this test, never the repository's own `.env`.
-        env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), INIT_CWD: dataDir, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-      const timer = setTimeout(() => {
-        child.kill("SIGKILL");
-        reject(new Error(`main.ts did not exit within 30 s; stderr so far: ${stderr}`));
-      }, 30_000);
-      child.on("error", reject);
-      child.on("exit", (code) => {
-        clearTimeout(timer);
-        resolvePromise({ code, stdout, stderr });
-      });
-    });
-  }
+  const runMain = (env: Record<string, string>, args: string[] = ["all"]) => runToExit("apps/gateway/src/main.ts", args, env, { initCwd: dataDir });
 
   let dataDir: string;
   beforeAll(async () => {

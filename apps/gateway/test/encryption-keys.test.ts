@@ -1,15 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { generateKey, SecretBox, sealedKeyId, silentLogger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { subscriptionEvent } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.ts";
 import { startGateway } from "../src/gateway.ts";
-import { GatewayProcess } from "./gateway-process.ts";
+import { GatewayProcess, runToExit, type Finished } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, REDIS_URL, sendStripeEvent, type TestEnvironment } from "./harness.ts";
 
 /**
@@ -18,41 +16,13 @@ import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, REDIS_URL, sendStr
  * moves every stored secret to the new key, and then the new key alone is enough and the old alone is not.
  */
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const MISMATCH = "subgate cannot start: none of its encryption keys opens the secrets stored in this database";
 const OLDER_KEY_WARN = "stored secrets are sealed with an older key of SUBGATE_ENCRYPTION_KEY; run npm run keys:rotate, then drop the old key";
 const SPAWN_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 60_000;
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a script of this repository from the repository root until it exits; INIT_CWD is `initCwd`, so no repository `.env` is read. */
-function runScript(script: string, args: string[], env: Record<string, string>, initCwd: string): Promise<Finished> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: initCwd, INIT_CWD: initCwd, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${script} did not exit within ${SPAWN_TIMEOUT_MS} ms; stdout: ${stdout}\nstderr: ${stderr}`));
-    }, SPAWN_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
+const runScript = (script: string, args: string[], env: Record<string, string>, initCwd: string) => runToExit(script, args, env, { initCwd, timeoutMs: SPAWN_TIMEOUT_MS });
 
 describe("encryption keys: refusal, rotation with a key ring, and the rotation CLI", () => {
   const A = generateKey();

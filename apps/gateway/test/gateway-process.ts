@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -8,6 +9,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Role } from "../src/gateway.ts";
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), "../src/main.ts");
+/** The repository's root, where npm runs its scripts. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 // An absolute URL: the process runs in a temporary folder, where `--import tsx` would not resolve.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
 
@@ -37,22 +40,7 @@ export class GatewayProcess {
     private readonly child: ChildProcessByStdio<null, Readable, Readable>,
     private readonly dir: string,
   ) {
-    let pending = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      this.output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          // not a log line
-        }
-      }
-      this.notify();
-    });
-    child.stderr.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    readLogLines(child, this, () => this.notify());
     this.exited = new Promise((resolvePromise) => {
       // "close", not "exit": by then everything it printed has been read.
       child.on("close", (code, signal) => {
@@ -123,4 +111,75 @@ export class GatewayProcess {
   private notify(): void {
     for (const listener of [...this.listeners]) listener();
   }
+}
+
+/**
+ * Parses a child's stdout into JSON log lines as they come (other lines, such as npm's banner, are
+ * kept in `output` only), collects stdout and stderr into `output`, and calls `changed` after each chunk.
+ */
+export function readLogLines(child: ChildProcessByStdio<null, Readable, Readable>, into: { logs: LogLine[]; output: string }, changed: () => void = () => {}): void {
+  let pending = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    into.output += chunk.toString();
+    pending += chunk.toString();
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.startsWith("{")) continue;
+      try {
+        into.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a log line
+      }
+    }
+    changed();
+  });
+  child.stderr.on("data", (chunk: Buffer) => (into.output += chunk.toString()));
+}
+
+/** True when nothing listens on the port any more (a new connection is refused). */
+export function connectionRefused(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect(port, host);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolvePromise(false);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolvePromise(error.code === "ECONNREFUSED"));
+  });
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a script of the repository (`apps/gateway/src/main.ts`, `.../rotate-keys.ts`) with
+ * `node --import tsx` from the repository root until it exits, as npm would (INIT_CWD is `initCwd`,
+ * so no `.env` of the repository is read). Fails if it runs longer than `timeoutMs`.
+ */
+export function runToExit(script: string, args: string[], env: Record<string, string>, options: { initCwd: string; timeoutMs?: number }): Promise<Finished> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: options.initCwd, INIT_CWD: options.initCwd, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${script} did not exit within ${timeoutMs} ms; stdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
 }

@@ -79,6 +79,21 @@ export async function createTestEnvironment(overrides: Partial<GatewayConfig> = 
   };
 }
 
+/**
+ * A logger that prints nothing and collects every line at `error` (and above) into `into`: hostile
+ * input is the caller's fault, so the tests that send it assert that none was logged as an error.
+ */
+export function errorCollectingLogger(into: unknown[]) {
+  return createLogger({
+    level: "error",
+    hooks: {
+      logMethod(args) {
+        into.push(args);
+      },
+    },
+  });
+}
+
 /** What the helpers below need of a gateway: its URL (an in-process Gateway, or a spawned one's). */
 export type GatewayUrl = Pick<Gateway, "url">;
 

@@ -3,12 +3,11 @@ import { connect } from "node:net";
 import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { parse as parseQueryString } from "node:querystring";
 import fc from "fast-check";
-import { createLogger } from "@subgate/core";
 import { ENVIRONMENTS, EVENT_TYPES, STORES } from "@subgate/schema";
 import { signStripePayload, subscriptionEvent } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.ts";
-import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, postToIngress, type TestEnvironment } from "./harness.ts";
+import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, errorCollectingLogger, postToIngress, type TestEnvironment } from "./harness.ts";
 
 /**
  * Hostile input against every route of the HTTP server, generated with fast-check: whatever a caller
@@ -55,16 +54,8 @@ const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
 beforeAll(async () => {
   env = await createTestEnvironment();
-  const logger = createLogger({
-    level: "error",
-    hooks: {
-      // Collected, not printed: the last test asserts there are none, and shows them if there are.
-      logMethod(args) {
-        errorLogs.push(args);
-      },
-    },
-  });
-  gateway = await startGateway(env.config, "all", logger);
+  // Collected, not printed: the last check asserts there are none, and shows them if there are.
+  gateway = await startGateway(env.config, "all", errorCollectingLogger(errorLogs));
   appA = await createStripeApp(gateway);
   appB = await createStripeApp(gateway);
   for (const [app, user] of [

@@ -1,10 +1,9 @@
 import fc from "fast-check";
-import { createLogger } from "@subgate/core";
 import { EARLIEST_EVENT_TIME_MS, LATEST_TIME_MS } from "@subgate/schema";
 import { eventually, signStripePayload, subscriptionEvent } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.ts";
-import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, postToIngress, type TestEnvironment } from "./harness.ts";
+import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, errorCollectingLogger, postToIngress, type TestEnvironment } from "./harness.ts";
 
 /*
  * Bodies signed with the app's real secret, so every one gets past verification, whose content is
@@ -30,15 +29,8 @@ const TRACKED = "sub_hostile_signed_tracked";
 
 beforeAll(async () => {
   env = await createTestEnvironment();
-  const logger = createLogger({
-    level: "error",
-    hooks: {
-      logMethod(args) {
-        errorLogs.push(args);
-      },
-    },
-  });
-  gateway = await startGateway(env.config, "all", logger);
+  // Collected, not printed: the last check asserts there are none, and shows them if there are.
+  gateway = await startGateway(env.config, "all", errorCollectingLogger(errorLogs));
   apps = [await createStripeApp(gateway), await createStripeApp(gateway)];
   for (const app of apps) {
     expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: TRACKED })).status).toBe(201);

@@ -1,8 +1,6 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { describe, it, type TestContext } from "vitest";
 import { createPrismaClient } from "@subgate/db";
-import { eventually, subscriptionEvent } from "@subgate/testing";
+import { eventually, HoldingReceiver, subscriptionEvent } from "@subgate/testing";
 import { GatewayProcess } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, sendStripeEvent } from "./harness.ts";
 
@@ -20,48 +18,6 @@ import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, sendStripeEvent } 
 const WEBHOOK_TIMEOUT_MS = 1_000;
 /** The spawned process's lease: WEBHOOK_TIMEOUT_MS plus the gateway's 10 s margin. */
 const LEASE_MS = WEBHOOK_TIMEOUT_MS + 10_000;
-
-/**
- * A webhook endpoint that holds every request unanswered (as a slow receiver would while its sender
- * is killed) until `answerFromNow()`; from then on it answers everything 200 at once.
- */
-class HoldingReceiver {
-  readonly received: { webhookId: string; at: number }[] = [];
-  url = "";
-  private server: Server | null = null;
-  private answering = false;
-  private letGo!: () => void;
-  private readonly released = new Promise<void>((resolve) => (this.letGo = resolve));
-  private arrived!: () => void;
-  /** Resolves once the first webhook has arrived, unanswered. */
-  readonly firstArrived = new Promise<void>((resolve) => (this.arrived = resolve));
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      req.resume();
-      req.on("end", async () => {
-        this.received.push({ webhookId: String(req.headers["webhook-id"]), at: Date.now() });
-        this.arrived();
-        if (!this.answering) await this.released;
-        // A held request whose sender died has no socket left to answer on.
-        if (!res.destroyed) res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
-  }
-
-  answerFromNow(): void {
-    this.answering = true;
-    this.letGo();
-  }
-
-  async close(): Promise<void> {
-    this.answerFromNow();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
 
 interface AttemptRow {
   number: number;

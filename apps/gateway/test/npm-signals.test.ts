@@ -1,13 +1,12 @@
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { eventually } from "@subgate/testing";
+import { connectionRefused, readLogLines, REPO_ROOT, type LogLine } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createTestEnvironment, type TestEnvironment } from "./harness.ts";
 
 /*
@@ -18,14 +17,8 @@ import { ADMIN_TOKEN, createTestEnvironment, type TestEnvironment } from "./harn
  * and shuts down gracefully on its own.
  */
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const PARENT_EXITED = "the parent process exited (npm does not pass SIGTERM on to the gateway)";
 const SHUTTING_DOWN = "shutting down: finishing requests and jobs in flight";
-
-interface LogLine {
-  msg: string;
-  [field: string]: unknown;
-}
 
 interface Exit {
   code: number | null;
@@ -82,18 +75,6 @@ function alive(pid: number): boolean {
   return procStat(pid)?.state !== "Z";
 }
 
-/** True when nothing listens on the port any more (a new connection is refused). */
-function connectionRefused(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolvePromise(false);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolvePromise(error.code === "ECONNREFUSED"));
-  });
-}
-
 /** `npm start` of the repository, its JSON log lines parsed as they come. */
 class NpmStart {
   readonly logs: LogLine[] = [];
@@ -105,22 +86,7 @@ class NpmStart {
   private npmExit: Exit | null = null;
 
   constructor(readonly child: ChildProcessByStdio<null, Readable, Readable>) {
-    let pending = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      this.output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split("\n");
-      pending = lines.pop() ?? "";
-      for (const line of lines) {
-        if (!line.startsWith("{")) continue; // npm's "> subgate@0.1.0 start" banner
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.stderr.on("data", (chunk: Buffer) => (this.output += chunk.toString()));
+    readLogLines(child, this); // npm's "> subgate@0.1.0 start" banner is not a log line
     this.exited = new Promise((resolvePromise) =>
       child.once("exit", (code, signal) => {
         this.npmExit = { code, signal };

@@ -1,14 +1,13 @@
 import { spawn } from "node:child_process";
-import { Agent, createServer, request, type IncomingHttpHeaders, type Server } from "node:http";
+import { Agent, request, type IncomingHttpHeaders } from "node:http";
 import { createRequire } from "node:module";
-import { connect, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { JobProducer, QUEUE_NAMES } from "@subgate/queue";
-import { eventually, signStripePayload, subscriptionEvent } from "@subgate/testing";
-import { GatewayProcess } from "./gateway-process.ts";
+import { eventually, HoldingReceiver, signStripePayload, subscriptionEvent } from "@subgate/testing";
+import { connectionRefused, GatewayProcess } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, sendStripeEvent, STRIPE_SECRET, type TestEnvironment } from "./harness.ts";
 
 /*
@@ -18,54 +17,6 @@ import { ADMIN_TOKEN, createStripeApp, createTestEnvironment, sendStripeEvent, S
 
 const SHUTTING_DOWN = "shutting down: finishing requests and jobs in flight";
 const STOPPING_WORKERS = "stopping workers: waiting for jobs in flight";
-
-/** A webhook endpoint that holds every answer until the test lets them go. */
-class HoldingReceiver {
-  readonly webhookIds: string[] = [];
-  url = "";
-  private server: Server | null = null;
-  private letGo!: () => void;
-  private readonly released = new Promise<void>((resolve) => (this.letGo = resolve));
-  private arrived!: () => void;
-  /** Resolves once the first webhook has arrived, unanswered. */
-  readonly firstArrived = new Promise<void>((resolve) => (this.arrived = resolve));
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      req.resume();
-      req.on("end", async () => {
-        this.webhookIds.push(String(req.headers["webhook-id"]));
-        this.arrived();
-        await this.released;
-        res.writeHead(200, { "content-type": "text/plain" }).end("ok");
-      });
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hooks`;
-  }
-
-  answer(): void {
-    this.letGo();
-  }
-
-  async close(): Promise<void> {
-    this.letGo();
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
-
-/** True when nothing listens on the port any more (a new connection is refused). */
-function connectionRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
-  });
-}
 
 describe("graceful shutdown of the gateway process on SIGTERM", () => {
   let env: TestEnvironment;
@@ -138,7 +89,7 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     // The HTTP server has closed and the workers are closing while the POST is still unanswered.
     await gateway.waitForLog(STOPPING_WORKERS);
     expect(gateway.running).toBe(true);
-    receiver.answer();
+    receiver.answerFromNow();
 
     expect(await gateway.exited).toEqual({ code: 0, signal: null });
     const messages = gateway.messages;
@@ -148,7 +99,7 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     const delivery = await db.delivery.findFirstOrThrow({ where: { appId: app.appId }, include: { attempts: true } });
     expect(delivery).toMatchObject({ status: "succeeded", attemptCount: 1, leaseUntil: null });
     expect(delivery.attempts.map((attempt) => attempt.statusCode)).toEqual([200]);
-    expect(receiver.webhookIds).toEqual([delivery.id]);
+    expect(receiver.received.map((request) => request.webhookId)).toEqual([delivery.id]);
     expect(await db.notification.count({ where: { appId: app.appId, state: { not: "processed" } } })).toBe(0);
     expect(await db.delivery.count({ where: { appId: app.appId, status: "pending" } })).toBe(0);
     // A job cut off mid-way would stay "active" in Redis until another worker took it as stalled.

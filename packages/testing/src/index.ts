@@ -1,4 +1,5 @@
 export * from "./databases.ts";
+export * from "./holding-receiver.ts";
 export * from "./postgres-fault-proxy.ts";
 export * from "./stripe-api.ts";
 export * from "./stripe-events.ts";
