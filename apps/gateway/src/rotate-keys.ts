@@ -30,12 +30,9 @@ async function main(): Promise<void> {
       },
     });
     bar?.stop();
-    process.stdout.write(
-      `re-sealed ${result.resealed} stored secret(s) with key ${box.keyId} (${result.unchanged} already were). ` +
-        (box.keyIds.length > 1
-          ? `Once every subgate process has restarted, SUBGATE_ENCRYPTION_KEY may hold the first key alone.\n`
-          : "\n"),
-    );
+    const done = `re-sealed ${result.resealed} stored secret(s) with key ${box.keyId} (${result.unchanged} already were).`;
+    const next = box.keyIds.length > 1 ? " Once every subgate process has restarted, SUBGATE_ENCRYPTION_KEY may hold the first key alone." : "";
+    process.stdout.write(`${done}${next}\n`);
   } finally {
     bar?.stop();
     await db.$disconnect();
