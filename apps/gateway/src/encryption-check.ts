@@ -9,8 +9,6 @@ const CHECK_PLAINTEXT = "subgate encryption check v1";
 export type KeySource = "environment" | "file" | "generated";
 
 export interface KeyCheck {
-  /** The check value was written just now (a new database, or one from before the check existed). */
-  created: boolean;
   /** Stored values sealed with a key of the ring other than the first: `npm run keys:rotate` re-seals them. */
   sealedWithOtherKeys: number;
 }
@@ -22,7 +20,7 @@ export interface KeyCheck {
  * ingress request that needs a secret with an error.
  */
 export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySource, command = "subgate"): Promise<KeyCheck> {
-  const inUse = await sealedKeyIds(db);
+  const inUse = await sealedKeyCounts(db, { withCheckValue: false });
   const unknown = [...inUse].filter(([keyId]) => !box.keyIds.includes(keyId));
   if (unknown.length > 0) {
     const [keyId, count] = unknown[0] as [string, number];
@@ -30,7 +28,7 @@ export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySou
   }
 
   // Written once, by whichever process starts first; the others read what it wrote.
-  const created = await db.$executeRaw`
+  await db.$executeRaw`
     INSERT INTO encryption_check (id, sealed, updated_at) VALUES (1, ${box.seal(CHECK_PLAINTEXT)}, now())
     ON CONFLICT (id) DO NOTHING`;
   const row = await db.encryptionCheck.findUniqueOrThrow({ where: { id: 1 } });
@@ -44,14 +42,14 @@ export async function checkEncryptionKeys(db: Db, box: SecretBox, source: KeySou
     throw keyMismatch(box, source, command, `the database's check value is sealed with key ${sealedKeyId(row.sealed) ?? "(unreadable)"}`);
   }
   const others = [...inUse].filter(([keyId]) => keyId !== box.keyId).reduce((sum, [, count]) => sum + count, 0);
-  return { created: created > 0, sealedWithOtherKeys: others + (sealedKeyId(row.sealed) === box.keyId ? 0 : 1) };
+  return { sealedWithOtherKeys: others + (sealedKeyId(row.sealed) === box.keyId ? 0 : 1) };
 }
 
-/** How many stored values name each key id (the check value apart). */
-async function sealedKeyIds(db: Db): Promise<Map<string, number>> {
+/** How many stored values name each key id, the check value with them or not. */
+export async function sealedKeyCounts(db: Pick<Db, "$queryRawUnsafe">, options: { withCheckValue: boolean }): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const { table, column } of SEALED_COLUMNS) {
-    if (table === "encryption_check") continue;
+    if (table === "encryption_check" && !options.withCheckValue) continue;
     // Identifiers cannot be bound parameters; these are the constants of SEALED_COLUMNS.
     const rows = await db.$queryRawUnsafe<{ key_id: string; count: number }[]>(
       `SELECT split_part(${quoteIdentifier(column)}, '.', 2) AS key_id, count(*)::int AS count FROM ${quoteIdentifier(table)} GROUP BY 1`,

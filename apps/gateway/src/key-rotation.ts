@@ -1,6 +1,6 @@
 import type { SecretBox } from "@subgate/core";
 import { quoteIdentifier, SEALED_COLUMNS, type Db, type Tx } from "@subgate/db";
-import { checkEncryptionKeys, type KeySource } from "./encryption-check.ts";
+import { checkEncryptionKeys, sealedKeyCounts, type KeySource } from "./encryption-check.ts";
 
 export interface RotationResult {
   /** Values re-sealed with the first key. */
@@ -37,7 +37,7 @@ export async function rotateKeys(
   await checkEncryptionKeys(db, box, options.source ?? "environment", "keys:rotate");
   return db.$transaction(
     async (tx) => {
-      const unchanged = await countSealedWith(tx, box.keyId);
+      const unchanged = (await sealedKeyCounts(tx, { withCheckValue: true })).get(box.keyId) ?? 0;
       let resealed = 0;
       for (let pass = 1; ; pass++) {
         const rows = await sealedWithOtherKeys(tx, box.keyId);
@@ -78,16 +78,4 @@ async function sealedWithOtherKeys(tx: Tx, keyId: string): Promise<SealedRow[]> 
     for (const row of found) rows.push({ table, column, where: key, key: key.map((name) => row[name]), sealed: row.sealed as string });
   }
   return rows;
-}
-
-async function countSealedWith(tx: Tx, keyId: string): Promise<number> {
-  let count = 0;
-  for (const { table, column } of SEALED_COLUMNS) {
-    const [row] = await tx.$queryRawUnsafe<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM ${quoteIdentifier(table)} WHERE split_part(${quoteIdentifier(column)}, '.', 2) = $1`,
-      keyId,
-    );
-    count += row?.count ?? 0;
-  }
-  return count;
 }

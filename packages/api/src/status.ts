@@ -4,7 +4,6 @@ import { requireAppAccess } from "./auth.ts";
 import type { ApiOptions } from "./context.ts";
 import { iso } from "./serialize.ts";
 
-
 /**
  * `GET /v1/apps/{id}/notification-status`: one entry per store and environment that is configured
  * or has been seen. A configured store lists both environments (one ingress URL takes both).

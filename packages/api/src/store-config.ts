@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AppError, type SecretBox } from "@subgate/core";
+import { AppError, firstIssue, type SecretBox } from "@subgate/core";
 import type { Store } from "@subgate/schema";
 
 /**
@@ -66,9 +66,7 @@ export function mergeStoreBlock(block: StoreBlock, stored: SplitConfig | null, i
   const merged = { ...stored?.settings, ...stored?.secrets, ...input };
   const parsed = SCHEMAS[block].safeParse(merged);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = [block, ...(issue?.path ?? [])].join(".");
-    throw new AppError("bad_request", `${path}: ${issue?.message ?? "invalid"}`);
+    throw new AppError("bad_request", firstIssue(parsed.error, { prefix: [block] }));
   }
   const settings: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};

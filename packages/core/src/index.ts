@@ -1,5 +1,6 @@
 export * from "./describe-error.ts";
 export * from "./errors.ts";
+export * from "./first-issue.ts";
 export * from "./ids.ts";
 export * from "./logger.ts";
 export * from "./request-context.ts";

@@ -1,5 +1,6 @@
 import { UnrecoverableError } from "bullmq";
 import { z } from "zod";
+import { firstIssue } from "@subgate/core";
 
 /**
  * Every job subgate queues: its queue, its payload schema (the worker checks payloads again),
@@ -37,6 +38,5 @@ export const QUEUE_NAMES = [...new Set(Object.values(JOB_CATALOG).map((job) => j
 export function parseJobPayload<N extends JobName>(name: N, data: unknown): JobPayload<N> {
   const parsed = JOB_CATALOG[name].schema.safeParse(data);
   if (parsed.success) return parsed.data as JobPayload<N>;
-  const issue = parsed.error.issues[0];
-  throw new UnrecoverableError(`malformed ${name} job payload (${issue?.path.join(".") || "payload"}: ${issue?.message ?? "invalid"})`);
+  throw new UnrecoverableError(`malformed ${name} job payload (${firstIssue(parsed.error, { root: "payload" })})`);
 }

@@ -1,4 +1,4 @@
-import { unstorableTextAt } from "@subgate/core";
+import { firstIssue, isStorableText, unstorableTextAt } from "@subgate/core";
 import { eventTimeProblem } from "@subgate/schema";
 import { NormalizedSchema, SUBSCRIPTION_KEY_MAX_LENGTH, type CheckedNormalized, type VerifiedNotification } from "./adapter.ts";
 
@@ -22,7 +22,7 @@ function textProblem(field: string, value: string | null, maxLength: number): st
   if (value === null) return null;
   if (value.length === 0) return `${field} is empty`;
   if (value.length > maxLength) return `${field} is longer than ${maxLength} characters`;
-  if (unstorableTextAt(value) !== null) return `${field} ${UNSTORABLE_TEXT}`;
+  if (!isStorableText(value)) return `${field} ${UNSTORABLE_TEXT}`;
   return null;
 }
 
@@ -49,8 +49,7 @@ export type NormalizedCheck = { ok: true; normalized: CheckedNormalized } | { ok
 export function checkNormalized(value: unknown, receivedAt: Date): NormalizedCheck {
   const parsed = NormalizedSchema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, problem: `${issue?.path.join(".") || "the result"}: ${issue?.message ?? "invalid"}` };
+    return { ok: false, problem: firstIssue(parsed.error, { root: "the result" }) };
   }
   const normalized = parsed.data;
   if (normalized.kind === "subscription" || normalized.kind === "test") {

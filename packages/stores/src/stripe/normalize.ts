@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { firstIssue } from "@subgate/core";
 import type { Normalized, StoredNotification } from "../adapter.ts";
 import type { StripeConfig } from "./config.ts";
 import type { StripeApiLookup } from "./lookup.ts";
@@ -40,8 +41,7 @@ function parseStoredEvent(notification: StoredNotification): StripeEvent {
   }
   const parsed = StripeEventSchema.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`stored Stripe notification ${notification.id} is not a Stripe event: ${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"}`);
+    throw new Error(`stored Stripe notification ${notification.id} is not a Stripe event: ${firstIssue(parsed.error)}`);
   }
   return parsed.data;
 }
@@ -49,9 +49,7 @@ function parseStoredEvent(notification: StoredNotification): StripeEvent {
 function dataObject<Schema extends z.ZodType>(schema: Schema, event: StripeEvent): z.output<Schema> {
   const parsed = schema.safeParse(event.data.object);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue === undefined ? "" : `: ${["data", "object", ...issue.path].join(".")}: ${issue.message}`;
-    throw new Error(`${event.type} event ${event.id} carries an unreadable object${where}`);
+    throw new Error(`${event.type} event ${event.id} carries an unreadable object: ${firstIssue(parsed.error, { prefix: ["data", "object"] })}`);
   }
   return parsed.data;
 }

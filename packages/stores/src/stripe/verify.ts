@@ -1,4 +1,5 @@
 import Stripe from "stripe";
+import { firstIssue } from "@subgate/core";
 import { VerificationError, type IncomingRequest, type VerifiedNotification } from "../adapter.ts";
 import type { StripeConfig } from "./config.ts";
 import { environmentOf } from "./mapping.ts";
@@ -142,9 +143,7 @@ export function verifyStripeRequest(
 function parseEvent(body: unknown): StripeEvent {
   const parsed = StripeEventSchema.safeParse(body);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue === undefined ? "" : ` (${issue.path.join(".") || "body"}: ${issue.message})`;
-    throw new VerificationError("malformed", `signature verifies, but the body is not a Stripe event${where}`);
+    throw new VerificationError("malformed", `signature verifies, but the body is not a Stripe event (${firstIssue(parsed.error)})`);
   }
   return parsed.data;
 }
