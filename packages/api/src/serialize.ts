@@ -1,10 +1,11 @@
 import type { Notification, Subscription, WebhookEndpoint } from "@subgate/db";
+import { knownTime } from "@subgate/subscriptions";
 
 /**
  * A stored time as ISO 8601; null when it cannot be read back as one (a year beyond 9999, written
  * before subgate checked store times, reads back as an invalid Date). Never a 500 for what is stored.
  */
-export const iso = (date: Date | null | undefined): string | null => (date && !Number.isNaN(date.getTime()) ? date.toISOString() : null);
+export const iso = (date: Date | null | undefined): string | null => knownTime(date ?? null)?.toISOString() ?? null;
 
 /** A tracked subscription as API.md shows it. */
 export function subscriptionView(subscription: Subscription) {

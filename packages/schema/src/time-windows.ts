@@ -22,19 +22,19 @@ export const LATEST_TIME_MS = Date.UTC(2255, 5, 5);
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
+/** Whole milliseconds since the epoch from `earliest` to LATEST_TIME_MS (bounds first: their messages say more). */
+const timeMs = (earliest: number) =>
+  z
+    .number()
+    .min(earliest, `must be a time from ${day(earliest)} on`)
+    .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`)
+    .int();
+
 /** A time field of an event or a state (ms since the epoch), within the window for other times. */
-export const TimeMsSchema = z
-  .number()
-  .min(EARLIEST_TIME_MS, `must be a time from ${day(EARLIEST_TIME_MS)} on`)
-  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`)
-  .int();
+export const TimeMsSchema = timeMs(EARLIEST_TIME_MS);
 
 /** An event time (ms); its upper bound depends on when the body arrived: see eventTimeProblem. */
-export const EventTimeMsSchema = z
-  .number()
-  .min(EARLIEST_EVENT_TIME_MS, `must be a time from ${day(EARLIEST_EVENT_TIME_MS)} on`)
-  .max(LATEST_TIME_MS, `must be a time no later than ${day(LATEST_TIME_MS)}`)
-  .int();
+export const EventTimeMsSchema = timeMs(EARLIEST_EVENT_TIME_MS);
 
 function describeTime(ms: number): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms);
