@@ -11,12 +11,7 @@ import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from "@subgate/delivery
 /** A whole number in a range, written in decimal digits (`z.coerce` would turn "" and " " into 0). */
 function integer(min: number, max: number, what = "an integer") {
   const expected = `${what} from ${min} to ${max}`;
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/, expected)
-    .transform(Number)
-    .pipe(z.number().int().min(min, expected).max(max, expected));
+  return z.string().trim().regex(/^\d+$/, expected).transform(Number).pipe(z.number().int().min(min, expected).max(max, expected));
 }
 
 const TRUE = ["true", "1", "yes", "on"];
@@ -52,7 +47,9 @@ const host = z
   .string()
   .trim()
   .refine(
-    (value) => isIP(value) !== 0 || /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
+    (value) =>
+      isIP(value) !== 0 ||
+      /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(value),
     "an IP address (0.0.0.0 for every IPv4 interface, :: for every interface) or a host name",
   );
 
@@ -61,8 +58,14 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.e
 export const configSchema = z
   .object({
     NODE_ENV: oneOf(["development", "production", "test"]).default("development"),
-    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "a postgresql:// URL").default("postgresql://postgres@127.0.0.1:5432/subgate"),
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379"),
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "a postgresql:// URL")
+      .default("postgresql://postgres@127.0.0.1:5432/subgate"),
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+      .default("redis://127.0.0.1:6379"),
     HOST: host.default("0.0.0.0"),
     PORT: integer(0, 65535).default(3000),
     // Unset by default, so `start:server` and `start:worker` side by side on one machine do not collide.
@@ -92,7 +95,10 @@ export const configSchema = z
         }
       }),
     SWEEP_INTERVAL_MS: integer(100, 86_400_000, "a number of milliseconds").default(30_000),
-    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _, -, { and } only").default("subgate"),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _, -, { and } only")
+      .default("subgate"),
     STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
     LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
@@ -166,7 +172,10 @@ export function configLine(name: string, value: string | undefined, expected: st
 /** Parses the environment; a bad value is one clear line per variable, never a stack trace. */
 export function parseEnv(source: Record<string, string | undefined>): Env {
   // An empty variable (`PORT=` in a .env file) means unset, as in most tools, never "" or 0.
-  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== "")) as Record<string, string>;
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value.trim() !== "")) as Record<
+    string,
+    string
+  >;
   const result = configSchema.safeParse(set);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {

@@ -62,13 +62,18 @@ export async function sealedKeyCounts(db: Pick<Db, "$queryRawUnsafe">, options: 
 function keyMismatch(box: SecretBox, source: KeySource, command: string, found: string): ConfigError {
   const configured = `the configured key(s) are ${box.keyIds.join(", ")}`;
   const hints: Record<KeySource, string> = {
-    environment: "set the key they were sealed with; during a rotation list the new key first and the old one after it, then run npm run keys:rotate",
+    environment:
+      "set the key they were sealed with; during a rotation list the new key first and the old one after it, then run npm run keys:rotate",
     file: "the development key file in SUBGATE_DATA_DIR is not the key this database was used with: restore that file, set SUBGATE_ENCRYPTION_KEY, or use a new database",
     generated:
       "a new development key file was just generated in SUBGATE_DATA_DIR, but this database was used with another key: put back the key file it was used with, set SUBGATE_ENCRYPTION_KEY, or use a new database",
   };
   return new ConfigError(
     `${command} cannot start: none of its encryption keys opens the secrets stored in this database\n` +
-      configLine("SUBGATE_ENCRYPTION_KEY", source === "environment" ? "" : undefined, `a key that opens them: ${found}, and ${configured}; ${hints[source]}`),
+      configLine(
+        "SUBGATE_ENCRYPTION_KEY",
+        source === "environment" ? "" : undefined,
+        `a key that opens them: ${found}, and ${configured}; ${hints[source]}`,
+      ),
   );
 }

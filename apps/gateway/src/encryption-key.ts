@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { generateKey, parseKey, parseKeyList } from "@subgate/core";
 import { ConfigError, configLine } from "./config.ts";
 
-const EXPECTED_KEYS = "32 bytes as 64 hex characters or base64 (openssl rand -hex 32), or a comma-separated list of such keys during a rotation (the first seals)";
+const EXPECTED_KEYS =
+  "32 bytes as 64 hex characters or base64 (openssl rand -hex 32), or a comma-separated list of such keys during a rotation (the first seals)";
 
 /**
  * SUBGATE_ENCRYPTION_KEY when set (required in production): one key, or a comma-separated list
@@ -23,12 +24,16 @@ export async function resolveEncryptionKey(options: {
       parseKeyList(options.configured);
     } catch (error) {
       // The message names a key by its position, never its value.
-      throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", options.configured, `${EXPECTED_KEYS} (${(error as Error).message})`)}`);
+      throw new ConfigError(
+        `invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", options.configured, `${EXPECTED_KEYS} (${(error as Error).message})`)}`,
+      );
     }
     return { key: options.configured, source: "environment" };
   }
   if (options.production) {
-    throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}: it is required when NODE_ENV=production`)}`);
+    throw new ConfigError(
+      `invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}: it is required when NODE_ENV=production`)}`,
+    );
   }
   const path = join(options.dataDir, "encryption.key");
   try {
@@ -39,7 +44,9 @@ export async function resolveEncryptionKey(options: {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigError(`cannot use ${path}: ${(error as Error).message}`);
   }
   if (options.generate === false) {
-    throw new ConfigError(`invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}; there is no key file at ${path} either`)}`);
+    throw new ConfigError(
+      `invalid configuration:\n${configLine("SUBGATE_ENCRYPTION_KEY", undefined, `${EXPECTED_KEYS}; there is no key file at ${path} either`)}`,
+    );
   }
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   // Written whole under a private name, then linked into place: link() creates the name only if it

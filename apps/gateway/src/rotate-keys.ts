@@ -20,7 +20,9 @@ async function main(): Promise<void> {
   await applyMigrations(env.DATABASE_URL);
   const db = createPrismaClient({ url: env.DATABASE_URL, poolSize: 2 });
   // A bar on a terminal; a line at the end either way.
-  const bar = process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: "re-sealing stored secrets [{bar}] {value}/{total}", hideCursor: true }) : null;
+  const bar = process.stderr.isTTY
+    ? new SingleBar({ stream: process.stderr, format: "re-sealing stored secrets [{bar}] {value}/{total}", hideCursor: true })
+    : null;
   try {
     const result = await rotateKeys(db, box, {
       source: encryption.source,
@@ -31,7 +33,8 @@ async function main(): Promise<void> {
     });
     bar?.stop();
     const done = `re-sealed ${result.resealed} stored secret(s) with key ${box.keyId} (${result.unchanged} already were).`;
-    const next = box.keyIds.length > 1 ? " Once every subgate process has restarted, SUBGATE_ENCRYPTION_KEY may hold the first key alone." : "";
+    const next =
+      box.keyIds.length > 1 ? " Once every subgate process has restarted, SUBGATE_ENCRYPTION_KEY may hold the first key alone." : "";
     process.stdout.write(`${done}${next}\n`);
   } finally {
     bar?.stop();
@@ -41,7 +44,9 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const message =
-    error instanceof ConfigError || error instanceof UnknownEncryptionKeyError ? error.message : `keys:rotate failed: ${(error as Error).message ?? error}`;
+    error instanceof ConfigError || error instanceof UnknownEncryptionKeyError
+      ? error.message
+      : `keys:rotate failed: ${(error as Error).message ?? error}`;
   process.stderr.write(`${message}\n`);
   process.exit(1);
 });

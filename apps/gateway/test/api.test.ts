@@ -197,7 +197,11 @@ describe("POST /v1/apps", () => {
 
     const app = await createStripeApp(gateway);
     const viewBefore = await app.api.get(`/v1/apps/${app.appId}`);
-    for (const body of [{ Stripe: { webhook_secrets: ["whsec_other"] } }, { name: "Renamed", apple_store: { bundle_id: "com.example" } }, { webhooks: [] }]) {
+    for (const body of [
+      { Stripe: { webhook_secrets: ["whsec_other"] } },
+      { name: "Renamed", apple_store: { bundle_id: "com.example" } },
+      { webhooks: [] },
+    ]) {
       const updated = await app.api.patch(`/v1/apps/${app.appId}`, body);
       expectError(updated, 400, "bad_request");
       expect(updated.body.error.message).toContain(Object.keys(body).find((key) => key !== "name"));
@@ -267,7 +271,9 @@ describe("API key rotation", () => {
     const app = await createStripeApp(gateway);
     const answers = await Promise.all(Array.from({ length: 8 }, () => admin.post(`/v1/apps/${app.appId}/api-keys/rotate`)));
     expect(answers.map((answer) => answer.status)).toEqual(Array(8).fill(201));
-    const probes = await Promise.all(answers.map(({ body }) => apiClient(gateway.url as string, body.api_key).get(`/v1/apps/${app.appId}`)));
+    const probes = await Promise.all(
+      answers.map(({ body }) => apiClient(gateway.url as string, body.api_key).get(`/v1/apps/${app.appId}`)),
+    );
     expect(probes.filter((probe) => probe.status === 200)).toHaveLength(1);
     expect(await gateway.db.apiKey.count({ where: { appId: app.appId, revokedAt: null } })).toBe(1);
   });
@@ -327,7 +333,11 @@ describe("tracked subscriptions", () => {
       expect(tracked.status).toBe(201);
       ids.add(tracked.body.id);
     }
-    await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_page_other", app_user_id: "someone-else" });
+    await app.api.post(`/v1/apps/${app.appId}/subscriptions`, {
+      store: "stripe",
+      store_subscription_id: "sub_page_other",
+      app_user_id: "someone-else",
+    });
 
     const page1 = await app.api.get(`/v1/apps/${app.appId}/subscriptions?app_user_id=user-paged&limit=2`);
     expect(page1.status).toBe(200);
@@ -370,7 +380,12 @@ describe("webhook endpoints", () => {
     const listed = await app.api.get(`/v1/apps/${app.appId}/webhooks`);
     expect(listed.status).toBe(200);
     expect(listed.body.data).toHaveLength(1);
-    expect(listed.body.data[0]).toMatchObject({ id: created.body.id, url: "https://93.184.216.34/hooks", event_types: ["RENEWAL"], environments: ["production"] });
+    expect(listed.body.data[0]).toMatchObject({
+      id: created.body.id,
+      url: "https://93.184.216.34/hooks",
+      event_types: ["RENEWAL"],
+      environments: ["production"],
+    });
     expect(listed.body.data[0].secret).toBeUndefined();
     expect(JSON.stringify(listed.body)).not.toContain("whsec_");
 

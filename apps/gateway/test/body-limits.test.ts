@@ -52,14 +52,23 @@ function sendUnfinished(path: string, headers: Record<string, string>, chunks: B
       const end = text.indexOf("\r\n\r\n");
       if (end === -1) return;
       const [statusLine = "", ...lines] = text.slice(0, end).split("\r\n");
-      const head = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+      const head = Object.fromEntries(
+        lines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]),
+      );
       const length = Number(head["content-length"] ?? "0");
       const body = received.subarray(Buffer.byteLength(text.slice(0, end + 4)));
       if (body.length < length) return;
-      resolve({ status: Number(statusLine.split(" ")[1]), headers: head, body: JSON.parse(body.subarray(0, length).toString("utf8")), closed });
+      resolve({
+        status: Number(statusLine.split(" ")[1]),
+        headers: head,
+        body: JSON.parse(body.subarray(0, length).toString("utf8")),
+        closed,
+      });
     });
     socket.on("connect", () => {
-      const head = Object.entries({ host: "subgate.test", ...headers }).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+      const head = Object.entries({ host: "subgate.test", ...headers })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join("");
       socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
       for (const chunk of chunks) socket.write(chunk);
     });
@@ -88,29 +97,50 @@ describe("a body over the limit", () => {
     ["5 GB", "5000000000"],
     ["200 MB", String(200 * 1024 * 1024)],
   ])("declared as %s at an ingress URL is refused 413 before any of it is sent, and charged to the app", async (_what, length) => {
-    const answer = await sendUnfinished(ingressPath(), { "content-type": "application/json", "content-length": length, "stripe-signature": "t=1,v1=00" });
+    const answer = await sendUnfinished(ingressPath(), {
+      "content-type": "application/json",
+      "content-length": length,
+      "stripe-signature": "t=1,v1=00",
+    });
     expectTooLarge(answer, 1024 * 1024);
     await answer.closed;
     const status = await app.api.get(`/v1/apps/${app.appId}/notification-status`);
-    expect(status.body.stores.find((entry: any) => entry.store === "stripe").last_rejection_reason).toBe("the body is over the 1048576-byte limit");
+    expect(status.body.stores.find((entry: any) => entry.store === "stripe").last_rejection_reason).toBe(
+      "the body is over the 1048576-byte limit",
+    );
   });
 
   it("sent chunked to an ingress URL is cut off at 1 MB and refused 413, though the body never ends", async () => {
-    const answer = await sendUnfinished(ingressPath(), { "content-type": "application/json", "transfer-encoding": "chunked", "stripe-signature": "t=1,v1=00" }, chunked(1024 * 1024 + 128 * 1024));
+    const answer = await sendUnfinished(
+      ingressPath(),
+      { "content-type": "application/json", "transfer-encoding": "chunked", "stripe-signature": "t=1,v1=00" },
+      chunked(1024 * 1024 + 128 * 1024),
+    );
     expectTooLarge(answer, 1024 * 1024);
     await answer.closed;
   });
 
-  it.each(["/v1/apps", `/v1/apps/{app}`, "/v1/apps/{app}/webhooks"])("declared as 5 GB on the API (%s) is refused 413 before any of it is sent, before authentication", async (route) => {
-    const path = route.replace("{app}", app.appId);
-    const answer = await sendUnfinished(path, { "content-type": "application/json", "content-length": "5000000000", authorization: `Bearer ${ADMIN_TOKEN}` });
-    expectTooLarge(answer, 100 * 1024);
-    const anonymous = await sendUnfinished(path, { "content-type": "application/json", "content-length": "5000000000" });
-    expectTooLarge(anonymous, 100 * 1024);
-  });
+  it.each(["/v1/apps", `/v1/apps/{app}`, "/v1/apps/{app}/webhooks"])(
+    "declared as 5 GB on the API (%s) is refused 413 before any of it is sent, before authentication",
+    async (route) => {
+      const path = route.replace("{app}", app.appId);
+      const answer = await sendUnfinished(path, {
+        "content-type": "application/json",
+        "content-length": "5000000000",
+        authorization: `Bearer ${ADMIN_TOKEN}`,
+      });
+      expectTooLarge(answer, 100 * 1024);
+      const anonymous = await sendUnfinished(path, { "content-type": "application/json", "content-length": "5000000000" });
+      expectTooLarge(anonymous, 100 * 1024);
+    },
+  );
 
   it("sent chunked to the API is cut off at 100 KB and refused 413", async () => {
-    const answer = await sendUnfinished("/v1/apps", { "content-type": "application/json", "transfer-encoding": "chunked", authorization: `Bearer ${ADMIN_TOKEN}` }, chunked(200 * 1024, 16 * 1024));
+    const answer = await sendUnfinished(
+      "/v1/apps",
+      { "content-type": "application/json", "transfer-encoding": "chunked", authorization: `Bearer ${ADMIN_TOKEN}` },
+      chunked(200 * 1024, 16 * 1024),
+    );
     expectTooLarge(answer, 100 * 1024);
     await answer.closed;
   });

@@ -216,7 +216,9 @@ describe("resolveEncryptionKey", () => {
 
   it("gives processes starting at once the same complete key, and leaves no draft behind", async () => {
     const dataDir = join(dir, "together", ".subgate");
-    const results = await Promise.all(Array.from({ length: 8 }, () => resolveEncryptionKey({ configured: undefined, dataDir, production: false })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => resolveEncryptionKey({ configured: undefined, dataDir, production: false })),
+    );
     const keys = new Set(results.map((result) => result.key));
     expect(keys.size).toBe(1);
     expect(() => parseKey([...keys][0] as string)).not.toThrow();
@@ -242,7 +244,9 @@ describe("resolveEncryptionKey", () => {
     const invalid = "not-a-32-byte-key";
     const attempt = resolveEncryptionKey({ configured: invalid, dataDir: join(dir, "invalid"), production: false });
     await expect(attempt).rejects.toBeInstanceOf(ConfigError);
-    const error = await resolveEncryptionKey({ configured: invalid, dataDir: join(dir, "invalid"), production: false }).catch((e: Error) => e);
+    const error = await resolveEncryptionKey({ configured: invalid, dataDir: join(dir, "invalid"), production: false }).catch(
+      (e: Error) => e,
+    );
     expect((error as Error).message).toContain("SUBGATE_ENCRYPTION_KEY");
     expect((error as Error).message).not.toContain(invalid);
   });
@@ -258,7 +262,8 @@ describe("resolveEncryptionKey", () => {
 });
 
 describe("the entry point", () => {
-  const runMain = (env: Record<string, string>, args: string[] = ["all"]) => runToExit("apps/gateway/src/main.ts", args, env, { initCwd: dataDir });
+  const runMain = (env: Record<string, string>, args: string[] = ["all"]) =>
+    runToExit("apps/gateway/src/main.ts", args, env, { initCwd: dataDir });
 
   let dataDir: string;
   beforeAll(async () => {

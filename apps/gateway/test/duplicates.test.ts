@@ -5,7 +5,6 @@ import { createStripeApp, postToIngress, STRIPE_SECRET, useGatewayWithReceiver }
 describe("the same store notification posted many times", () => {
   const context = useGatewayWithReceiver();
 
-
   it("is stored and processed once: one event, one delivery, every post answered 200", async () => {
     const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);

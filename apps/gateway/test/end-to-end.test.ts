@@ -6,7 +6,6 @@ import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harn
 describe("Stripe notification to signed webhook, end to end", () => {
   const context = useGatewayWithReceiver();
 
-
   it("updates the tracked subscription, moves last_received_at and delivers one verifiable webhook", async () => {
     const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);

@@ -117,7 +117,11 @@ export class GatewayProcess {
  * Parses a child's stdout into JSON log lines as they come (other lines, such as npm's banner, are
  * kept in `output` only), collects stdout and stderr into `output`, and calls `changed` after each chunk.
  */
-export function readLogLines(child: ChildProcessByStdio<null, Readable, Readable>, into: { logs: LogLine[]; output: string }, changed: () => void = () => {}): void {
+export function readLogLines(
+  child: ChildProcessByStdio<null, Readable, Readable>,
+  into: { logs: LogLine[]; output: string },
+  changed: () => void = () => {},
+): void {
   let pending = "";
   child.stdout.on("data", (chunk: Buffer) => {
     into.output += chunk.toString();
@@ -160,7 +164,12 @@ export interface Finished {
  * `node --import tsx` from the repository root until it exits, as npm would (INIT_CWD is `initCwd`,
  * so no `.env` of the repository is read). Fails if it runs longer than `timeoutMs`.
  */
-export function runToExit(script: string, args: string[], env: Record<string, string>, options: { initCwd: string; timeoutMs?: number }): Promise<Finished> {
+export function runToExit(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  options: { initCwd: string; timeoutMs?: number },
+): Promise<Finished> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {

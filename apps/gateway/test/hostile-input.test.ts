@@ -7,7 +7,16 @@ import { ENVIRONMENTS, EVENT_TYPES, STORES } from "@subgate/schema";
 import { signStripePayload, subscriptionEvent } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.ts";
-import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, errorCollectingLogger, postToIngress, type TestEnvironment } from "./harness.ts";
+import {
+  ADMIN_TOKEN,
+  STRIPE_SECRET,
+  apiClient,
+  createStripeApp,
+  createTestEnvironment,
+  errorCollectingLogger,
+  postToIngress,
+  type TestEnvironment,
+} from "./harness.ts";
 
 /**
  * Hostile input against every route of the HTTP server, generated with fast-check: whatever a caller
@@ -63,7 +72,11 @@ beforeAll(async () => {
     [appB, "user-b"],
   ] as const) {
     for (const [n, store] of STORES.entries()) {
-      const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store, store_subscription_id: `sub_${user}_${n}`, app_user_id: user });
+      const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, {
+        store,
+        store_subscription_id: `sub_${user}_${n}`,
+        app_user_id: user,
+      });
       expect(tracked.status).toBe(201);
       if (app === appA) subscriptionOfA = tracked.body.id;
       else subscriptionOfB = tracked.body.id;
@@ -148,7 +161,10 @@ function expectRefusal(answer: Answer, where: string, statuses?: readonly number
   expect(answer.headers["content-type"], context).toMatch(/^application\/json\b/);
   const body = JSON.parse(answer.text);
   expect(Object.keys(body), context).toEqual(["error"]);
-  expect(Object.keys(body.error).filter((key) => key !== "details"), context).toEqual(["code", "message", "request_id"]);
+  expect(
+    Object.keys(body.error).filter((key) => key !== "details"),
+    context,
+  ).toEqual(["code", "message", "request_id"]);
   expect(body.error.request_id, context).toBe(answer.headers["x-request-id"]);
   expect(body.error.code, context).toEqual(expect.any(String));
   expect(body.error.message, context).toEqual(expect.any(String));
@@ -256,7 +272,10 @@ function jsonObjectText(entries: Array<[string, unknown]>): string {
 /** A path segment as sent on the wire: encoded garbage, raw bytes (invalid UTF-8, NUL), dot segments, very long. */
 const wireSegment: fc.Arbitrary<string> = fc.oneof(
   { weight: 4, arbitrary: fc.string({ unit: hostileUnit, minLength: 1, maxLength: 24 }).map(percentEncode) },
-  { weight: 2, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 12 }).map((bytes) => [...bytes].map((byte) => `%${hex(byte)}`).join("")) },
+  {
+    weight: 2,
+    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 12 }).map((bytes) => [...bytes].map((byte) => `%${hex(byte)}`).join("")),
+  },
   {
     weight: 2,
     arbitrary: fc.constantFrom(
@@ -323,7 +342,27 @@ const wireQuery: fc.Arbitrary<string> = fc
         {
           weight: 2,
           arbitrary: fc
-            .constantFrom("", "0", "-1", "1", "2", "1.5", "101", "100", "1e2", "0x10", " 5", "5 ", "NaN", "Infinity", "abc", "stripe", "STRIPE", "app_store", "user-a")
+            .constantFrom(
+              "",
+              "0",
+              "-1",
+              "1",
+              "2",
+              "1.5",
+              "101",
+              "100",
+              "1e2",
+              "0x10",
+              " 5",
+              "5 ",
+              "NaN",
+              "Infinity",
+              "abc",
+              "stripe",
+              "STRIPE",
+              "app_store",
+              "user-a",
+            )
             .map(percentEncode),
         },
         { weight: 1, arbitrary: fc.constantFrom("%00", "%ff", "%", "%zz", "null", "[]", "{}", "user-a", "user-b", "a%00b", "%ED%A0%80") },
@@ -349,7 +388,8 @@ type FieldCheck = (value: unknown) => boolean; // true: the value is certainly i
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 /** Text that PostgreSQL can store and give back unchanged: no NUL, no lone surrogate. */
-const storableText = (text: string): boolean => !text.includes("\0") && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
+const storableText = (text: string): boolean =>
+  !text.includes("\0") && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
 
 function text(min: number, max: number, options: { trim?: boolean; nullable?: boolean; pattern?: RegExp } = {}): FieldCheck {
   return (value) => {
@@ -415,15 +455,27 @@ const name = text(1, 200, { trim: true });
 
 /** The four write routes; `stripe` of PATCH may omit webhook_secrets: the target app has them stored. */
 const WRITE_ROUTES = {
-  createApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock(["webhook_secrets"]) }, required: ["name"], strict: true },
-  updateApp: { fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock([]) }, required: [], strict: true },
+  createApp: {
+    fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock(["webhook_secrets"]) },
+    required: ["name"],
+    strict: true,
+  },
+  updateApp: {
+    fields: { name, apple: appleBlock(["bundle_id"]), google: googleBlock(["package_name"]), stripe: stripeBlock([]) },
+    required: [],
+    strict: true,
+  },
   trackSubscription: {
     fields: { store: oneOf(STORES), store_subscription_id: text(1, 512, { trim: true }), app_user_id: text(1, 512, { nullable: true }) },
     required: ["store", "store_subscription_id"],
     strict: true,
   },
   createWebhook: {
-    fields: { url: text(1, 2048, { trim: true }), event_types: arrayOf(oneOf(EVENT_TYPES), 0, 50), environments: arrayOf(oneOf(ENVIRONMENTS), 0, 2) },
+    fields: {
+      url: text(1, 2048, { trim: true }),
+      event_types: arrayOf(oneOf(EVENT_TYPES), 0, 50),
+      environments: arrayOf(oneOf(ENVIRONMENTS), 0, 2),
+    },
     required: ["url"],
     strict: true,
   },
@@ -454,7 +506,16 @@ function certainlyInvalid(route: WriteRoute, body: Buffer): boolean {
  */
 function fieldNameBody(route: WriteRoute): fc.Arbitrary<string> {
   const fieldNames = Object.keys(WRITE_ROUTES[route].fields);
-  const nested = ["bundle_id", "app_apple_id", "shared_secret", "package_name", "pubsub_audience", "pubsub_service_account_email", "webhook_secrets", "api_key"];
+  const nested = [
+    "bundle_id",
+    "app_apple_id",
+    "shared_secret",
+    "package_name",
+    "pubsub_audience",
+    "pubsub_service_account_email",
+    "webhook_secrets",
+    "api_key",
+  ];
   const fieldValue = fc.oneof(
     { weight: 4, arbitrary: hostileValue },
     { weight: 1, arbitrary: fc.dictionary(fc.constantFrom(...nested), hostileValue, { maxKeys: 4 }) },
@@ -494,7 +555,10 @@ describe("every API route, with garbage in the path and the query", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...ROUTES),
-        fc.array(fc.option(fc.oneof({ weight: 5, arbitrary: wireSegment }, { weight: 1, arbitrary: fc.constant("<cross>") }), { nil: null }), { minLength: 2, maxLength: 2 }),
+        fc.array(
+          fc.option(fc.oneof({ weight: 5, arbitrary: wireSegment }, { weight: 1, arbitrary: fc.constant("<cross>") }), { nil: null }),
+          { minLength: 2, maxLength: 2 },
+        ),
         fc.option(wireSegment, { nil: null }),
         fc.option(fc.constantFrom(...HTTP_METHODS), { nil: null, freq: 3 }),
         wireQuery,
@@ -541,7 +605,8 @@ describe("every API route, with garbage in the path and the query", () => {
         const where = describeRequest(sent);
         // The API's documented filters, judged on the query as Express parses it (node:querystring).
         const parsed = parseQueryString(query);
-        const single = (key: string) => (parsed[key] === undefined ? { absent: true as const } : { absent: false as const, value: parsed[key] });
+        const single = (key: string) =>
+          parsed[key] === undefined ? { absent: true as const } : { absent: false as const, value: parsed[key] };
         const filterOk = (key: string, ok: (value: string) => boolean) => {
           const entry = single(key);
           return entry.absent || (typeof entry.value === "string" && ok(entry.value));
@@ -584,7 +649,12 @@ describe("every API route, with garbage in the path and the query", () => {
   });
 
   it("answers 404 to an id with a NUL in it, which PostgreSQL cannot even be asked about", async () => {
-    for (const path of ["/v1/apps/%00", `/v1/apps/${appA.appId}%00`, `/v1/apps/${appA.appId}/subscriptions/${subscriptionOfA}%00`, `/v1/apps/${appA.appId}/webhooks/x%00y`]) {
+    for (const path of [
+      "/v1/apps/%00",
+      `/v1/apps/${appA.appId}%00`,
+      `/v1/apps/${appA.appId}/subscriptions/${subscriptionOfA}%00`,
+      `/v1/apps/${appA.appId}/webhooks/x%00y`,
+    ]) {
       const method = path.includes("/webhooks/") ? "DELETE" : "GET";
       const answer = await send({ method, path, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       expect(expectRefusal(answer, path, [404]).code).toBe("not_found");
@@ -594,7 +664,11 @@ describe("every API route, with garbage in the path and the query", () => {
 
   it("answers 400 to a list filter with a NUL in it", async () => {
     for (const query of ["app_user_id=%00", "app_user_id=user-a%00", "cursor=a%00b"]) {
-      const answer = await send({ method: "GET", path: `/v1/apps/${appA.appId}/subscriptions?${query}`, headers: { authorization: `Bearer ${appA.apiKey}` } });
+      const answer = await send({
+        method: "GET",
+        path: `/v1/apps/${appA.appId}/subscriptions?${query}`,
+        headers: { authorization: `Bearer ${appA.apiKey}` },
+      });
       expect(expectRefusal(answer, query, [400]).message).toMatch(/^(app_user_id|cursor): .*NUL/);
     }
   });
@@ -635,7 +709,13 @@ describe("every API write route, with hostile bodies", () => {
 
   const routeArbitrary = fc.constantFrom(...(Object.keys(WRITE_ROUTES) as WriteRoute[]));
   /** Content types express.json reads (a `charset` without a value means the default, UTF-8). */
-  const JSON_TYPES = ["application/json", "application/json; charset=utf-8", "APPLICATION/JSON", "application/json;charset=UTF-8", "application/json; charset"];
+  const JSON_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "APPLICATION/JSON",
+    "application/json;charset=UTF-8",
+    "application/json; charset",
+  ];
 
   /** Bodies sent as JSON; each is judged by certainlyInvalid as express.json would read it. */
   const hostileBody = (route: WriteRoute): fc.Arbitrary<Buffer> =>
@@ -648,7 +728,11 @@ describe("every API write route, with hostile bodies", () => {
       fc.string({ unit: hostileUnit, maxLength: 60 }).map((text) => Buffer.from(text)),
       // Invalid UTF-8 spliced into a JSON text (express.json decodes it to U+FFFD, as TextDecoder does).
       fc
-        .tuple(fieldNameBody(route), fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 6 }).map((bytes) => bytes.map((byte) => byte | 0x80)))
+        .tuple(
+          fieldNameBody(route),
+          fc.nat(),
+          fc.uint8Array({ minLength: 1, maxLength: 6 }).map((bytes) => bytes.map((byte) => byte | 0x80)),
+        )
         .map(([text, at, bytes]) => {
           const raw = Buffer.from(text);
           const cut = at % (raw.length + 1);
@@ -688,7 +772,9 @@ describe("every API write route, with hostile bodies", () => {
     const after = await snapshot(target);
     expect(after.activeKeys).toEqual(before.activeKeys);
     expect(after.view.ingress).toEqual(before.view.ingress);
-    expect(after.subscriptions.length + after.endpoints.length - before.subscriptions.length - before.endpoints.length).toBeLessThanOrEqual(accepted);
+    expect(after.subscriptions.length + after.endpoints.length - before.subscriptions.length - before.endpoints.length).toBeLessThanOrEqual(
+      accepted,
+    );
     // No `__proto__` key of a body reached Object.prototype of this process (the gateway runs in it).
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
@@ -722,12 +808,35 @@ describe("every API write route, with hostile bodies", () => {
             .map((contentType) => ({ contentType, encoding: null as string | null, bytes: null as Uint8Array | null })),
           // Charsets express.json refuses (415) or decodes into garbage (400).
           fc
-            .constantFrom("latin1", "iso-8859-1", "utf8", "us-ascii", "koi8-r", "utf-16", "utf-16le", "utf-16be", "utf-32", "utf-99", "x-unknown")
-            .map((charset) => ({ contentType: `application/json; charset=${charset}`, encoding: null as string | null, bytes: null as Uint8Array | null })),
+            .constantFrom(
+              "latin1",
+              "iso-8859-1",
+              "utf8",
+              "us-ascii",
+              "koi8-r",
+              "utf-16",
+              "utf-16le",
+              "utf-16be",
+              "utf-32",
+              "utf-99",
+              "x-unknown",
+            )
+            .map((charset) => ({
+              contentType: `application/json; charset=${charset}`,
+              encoding: null as string | null,
+              bytes: null as Uint8Array | null,
+            })),
           // Content-Encoding that is unknown, or whose data does not inflate.
           fc
-            .tuple(fc.constantFrom("gzip", "deflate", "br", "x-gzip", "compress", "identity, gzip", "GZIP", "foo"), fc.uint8Array({ minLength: 1, maxLength: 64 }))
-            .map(([encoding, bytes]) => ({ contentType: "application/json", encoding: encoding as string | null, bytes: bytes as Uint8Array | null })),
+            .tuple(
+              fc.constantFrom("gzip", "deflate", "br", "x-gzip", "compress", "identity, gzip", "GZIP", "foo"),
+              fc.uint8Array({ minLength: 1, maxLength: 64 }),
+            )
+            .map(([encoding, bytes]) => ({
+              contentType: "application/json",
+              encoding: encoding as string | null,
+              bytes: bytes as Uint8Array | null,
+            })),
         ),
         fc.boolean(),
         async (route, { contentType, encoding, bytes }, chunked) => {
@@ -843,7 +952,11 @@ describe("every API write route, with hostile bodies", () => {
 
 /** A character Node lets into a header value (no NUL, CR, LF or DEL), latin1 included. */
 const headerChar = fc
-  .oneof({ weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, { weight: 2, arbitrary: fc.integer({ min: 0x80, max: 0xff }) }, { weight: 1, arbitrary: fc.constant(0x09) })
+  .oneof(
+    { weight: 6, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+    { weight: 2, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+    { weight: 1, arbitrary: fc.constant(0x09) },
+  )
   .map((code) => String.fromCharCode(code));
 const headerString = (maxLength: number) => fc.string({ unit: headerChar, maxLength });
 
@@ -854,7 +967,10 @@ function mutated(secret: string): fc.Arbitrary<string> {
       kind: fc.constantFrom("replace", "insert", "delete", "truncate", "suffix", "prefix", "upper", "lower", "repeat"),
       index: fc.nat(),
       char: fc.oneof(fc.constantFrom(..."ABCXYZabcxyz0189-_+/="), headerChar),
-      extra: fc.oneof(headerString(8).filter((text) => text.length > 0), fc.constantFrom("x", "=", "\u00a0", "%00", ".", "/")),
+      extra: fc.oneof(
+        headerString(8).filter((text) => text.length > 0),
+        fc.constantFrom("x", "=", "\u00a0", "%00", ".", "/"),
+      ),
     })
     .map(({ kind, index, char, extra }) => {
       const at = index % (secret.length + 1);
@@ -915,7 +1031,10 @@ describe("authentication", () => {
 
   it("lets no Authorization header in but the app's own key or the admin token: 401, or 404/403 for another app's key", async () => {
     const apps = { A: appA, B: appB };
-    const ids = { A: { subscription: subscriptionOfA, endpoint: endpointOfA }, B: { subscription: subscriptionOfB, endpoint: endpointOfB } };
+    const ids = {
+      A: { subscription: subscriptionOfA, endpoint: endpointOfA },
+      B: { subscription: subscriptionOfB, endpoint: endpointOfB },
+    };
     const before = { A: await snapshot(appA), B: await snapshot(appB), apps: await gateway.db.app.count() };
 
     const attempt = fc.constantFrom("A" as const, "B" as const).chain((victimName) => {
@@ -943,7 +1062,21 @@ describe("authentication", () => {
           ),
         },
       );
-      const scheme = fc.constantFrom("Bearer", "bearer", "BEARER", "BeArEr", "Basic", "Token", "Bearer:", "Bearer=", "", "Digest", "Bearer,", "Bear", "Bearerx");
+      const scheme = fc.constantFrom(
+        "Bearer",
+        "bearer",
+        "BEARER",
+        "BeArEr",
+        "Basic",
+        "Token",
+        "Bearer:",
+        "Bearer=",
+        "",
+        "Digest",
+        "Bearer,",
+        "Bear",
+        "Bearerx",
+      );
       const separator = fc.constantFrom(" ", "  ", "\t", "", "\u00a0", ":", " \t ");
       const trailing = fc.constantFrom("", "", " ", " x", ",", "\t", ", Bearer x", "\u00a0");
       const header = fc.oneof(
@@ -963,7 +1096,12 @@ describe("authentication", () => {
           const headers: Record<string, string> = {};
           if (header !== undefined) headers.authorization = header;
           if (route.body !== undefined) headers["content-type"] = "application/json";
-          const sent: Sent = { method: route.method, path: route.path, headers, ...(route.body !== undefined ? { body: JSON.stringify(route.body) } : {}) };
+          const sent: Sent = {
+            method: route.method,
+            path: route.path,
+            headers,
+            ...(route.body !== undefined ? { body: JSON.stringify(route.body) } : {}),
+          };
           const answer = await send(sent);
           const where = `victim ${victimName}: ${describeRequest(sent)}`;
           const otherApp = presents(header, other.apiKey);
@@ -972,7 +1110,14 @@ describe("authentication", () => {
           const error = expectRefusal(answer, where, [expected]);
           expect(error.code, where).toBe({ 401: "unauthenticated", 403: "forbidden", 404: "not_found" }[expected]);
           // Nothing of the victim in the answer: not its id, its user ids, its subscriptions or endpoints.
-          for (const leaked of [apps[victimName].appId, ids[victimName].subscription, ids[victimName].endpoint, "user-a", "user-b", "93.184.216.34"]) {
+          for (const leaked of [
+            apps[victimName].appId,
+            ids[victimName].subscription,
+            ids[victimName].endpoint,
+            "user-a",
+            "user-b",
+            "93.184.216.34",
+          ]) {
             expect(answer.text, where).not.toContain(leaked);
           }
         },
@@ -1017,7 +1162,11 @@ describe("stripe ingress", () => {
   );
   /** A real event with one field replaced by a hostile value or removed: it may still be a valid event. */
   const eventLikeBody: fc.Arbitrary<Buffer> = fc
-    .tuple(fc.constantFrom("id", "object", "type", "data", "created", "livemode", "api_version", "request", "__proto__"), hostileValue, fc.boolean())
+    .tuple(
+      fc.constantFrom("id", "object", "type", "data", "created", "livemode", "api_version", "request", "__proto__"),
+      hostileValue,
+      fc.boolean(),
+    )
     .map(([field, value, remove]) => {
       const entries = Object.entries(baseEvent).filter(([key]) => !(remove && key === field));
       return Buffer.from(jsonObjectText(remove ? entries : [...entries, [field, value]]));
@@ -1038,7 +1187,10 @@ describe("stripe ingress", () => {
     fc.record({
       kind: fc.constant("plausible" as const),
       timestamp: fc.oneof(fc.constant("now" as const), fc.integer({ min: -1e10, max: 1e12 })),
-      signatures: fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.stringMatching(/^[0-9a-fA-F]{0,80}$/)), { minLength: 1, maxLength: 3 }),
+      signatures: fc.array(fc.oneof(fc.stringMatching(/^[0-9a-f]{64}$/), fc.stringMatching(/^[0-9a-fA-F]{0,80}$/)), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       extra: fc.constantFrom("", ",v0=abc", ",v1=", ",t=1", ", v1=00", ",,", ",v1=%00"),
     }),
     fc.constantFrom({ kind: "other-body" as const }, { kind: "wrong-secret" as const }),
@@ -1074,7 +1226,13 @@ describe("stripe ingress", () => {
   }
 
   it("refuses any body under any signature that is not Stripe's over that body (401; 400 for a genuinely signed non-event), stores nothing, and still takes a real event", async () => {
-    const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "application/octet-stream", "");
+    const contentType = fc.constantFrom(
+      "application/json",
+      "application/json; charset=utf-8",
+      "text/plain",
+      "application/octet-stream",
+      "",
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(fc.tuple(fc.oneof(garbageBody, eventLikeBody), forgedSignature), fc.tuple(garbageBody, genuineSignature)),
@@ -1090,7 +1248,8 @@ describe("stripe ingress", () => {
           const where = `${signature.kind}: ${describeRequest(sent).replace(ingressPath, "/ingress/stripe/[token]")}`;
           // The order of the checks: signature header present, body not empty, then the signature
           // itself (a genuine one dated over 300 s ahead is refused like a forged one).
-          const expected = header === undefined || header.trim() === "" ? 401 : body.length === 0 ? 400 : signature.kind === "exact" ? 400 : 401;
+          const expected =
+            header === undefined || header.trim() === "" ? 401 : body.length === 0 ? 400 : signature.kind === "exact" ? 400 : 401;
           const error = expectRefusal(answer, where, [expected]);
           expect(error.code, where).toBe(answer.status === 401 ? "unauthenticated" : "malformed_body");
         },
@@ -1117,12 +1276,24 @@ describe("stripe ingress", () => {
     let chargedToApp = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof({ weight: 2, arbitrary: fc.constantFrom("stripe", "apple", "google", "Stripe", "STRIPE", "stripe%20", "paypal", "%73tripe") }, { weight: 1, arbitrary: wireSegment }),
+        fc.oneof(
+          { weight: 2, arbitrary: fc.constantFrom("stripe", "apple", "google", "Stripe", "STRIPE", "stripe%20", "paypal", "%73tripe") },
+          { weight: 1, arbitrary: wireSegment },
+        ),
         fc.oneof(
           { weight: 2, arbitrary: wireSegment },
           { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{20,100}$/) },
           { weight: 2, arbitrary: mutated(token).map(percentEncode) },
-          { weight: 1, arbitrary: fc.constantFrom(token, appleToken, `${token}%00`, `${token}%ff`, token.replace(/^./, (c) => `%${hex(c.charCodeAt(0))}`)) },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(
+              token,
+              appleToken,
+              `${token}%00`,
+              `${token}%ff`,
+              token.replace(/^./, (c) => `%${hex(c.charCodeAt(0))}`),
+            ),
+          },
         ),
         fc.option(wireSegment, { nil: null }),
         fc.option(fc.constantFrom(...HTTP_METHODS), { nil: null, freq: 3 }),
@@ -1141,7 +1312,12 @@ describe("stripe ingress", () => {
           if (method === "POST" && tail === null && names(segment) === "apple" && names(candidate) === appleToken) chargedToApp += 1;
           const decodable = [segment, candidate, tail ?? ""].every((part) => names(part) !== null);
           const body = baseEventText;
-          const sent: Sent = { method, path, headers: { "content-type": "application/json", "stripe-signature": signStripePayload(body, STRIPE_SECRET) }, body };
+          const sent: Sent = {
+            method,
+            path,
+            headers: { "content-type": "application/json", "stripe-signature": signStripePayload(body, STRIPE_SECRET) },
+            body,
+          };
           const answer = await send(sent);
           expectRefusalForMethod(answer, method, describeRequest(sent), decodable ? [404] : [400, 404]);
         },
@@ -1161,7 +1337,12 @@ describe("stripe ingress URLs that are not valid percent-encoding", () => {
     const token = new URL(app.stripeUrl).pathname.split("/").at(-1) as string;
     const body = JSON.stringify(subscriptionEvent({ subscriptionId: "sub_bad_url" }));
     for (const path of [`/ingress/%80/${token}`, "/ingress/stripe/%ff", `/ingress/stripe/${token}%E0%A4%A`]) {
-      const answer = await send({ method: "POST", path, headers: { "content-type": "application/json", "stripe-signature": signStripePayload(body, STRIPE_SECRET) }, body });
+      const answer = await send({
+        method: "POST",
+        path,
+        headers: { "content-type": "application/json", "stripe-signature": signStripePayload(body, STRIPE_SECRET) },
+        body,
+      });
       expect(expectRefusal(answer, path, [400]).code).toBe("bad_request");
     }
     expect(await gateway.db.ingressStatus.count({ where: { appId: app.appId } })).toBe(0);
@@ -1182,7 +1363,9 @@ describe("requests Node's HTTP parser refuses before any route sees them", () =>
         const raw = Buffer.concat(chunks).toString("utf8");
         const [head = "", text = ""] = raw.split("\r\n\r\n");
         const [statusLine = "", ...headerLines] = head.split("\r\n");
-        const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]));
+        const headers = Object.fromEntries(
+          headerLines.map((line) => [line.slice(0, line.indexOf(":")).toLowerCase(), line.slice(line.indexOf(":") + 1).trim()]),
+        );
         resolve({ status: Number(statusLine.split(" ")[1]), headers, text });
       });
     });

@@ -3,7 +3,16 @@ import { EARLIEST_EVENT_TIME_MS, LATEST_TIME_MS } from "@subgate/schema";
 import { eventually, signStripePayload, subscriptionEvent } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.ts";
-import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, errorCollectingLogger, postToIngress, type TestEnvironment } from "./harness.ts";
+import {
+  ADMIN_TOKEN,
+  STRIPE_SECRET,
+  apiClient,
+  createStripeApp,
+  createTestEnvironment,
+  errorCollectingLogger,
+  postToIngress,
+  type TestEnvironment,
+} from "./harness.ts";
 
 /*
  * Bodies signed with the app's real secret, so every one gets past verification, whose content is
@@ -33,7 +42,9 @@ beforeAll(async () => {
   gateway = await startGateway(env.config, "all", errorCollectingLogger(errorLogs));
   apps = [await createStripeApp(gateway), await createStripeApp(gateway)];
   for (const app of apps) {
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: TRACKED })).status).toBe(201);
+    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: TRACKED })).status).toBe(
+      201,
+    );
   }
 });
 
@@ -47,7 +58,14 @@ afterAll(async () => {
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code));
 const hostileText = fc.oneof(
-  fc.string({ unit: fc.oneof(fc.constantFrom("\u0000", "\uFFFD", "\u202E", "%", "\\", '"'), loneSurrogate, fc.string({ unit: "binary", minLength: 1, maxLength: 1 })), maxLength: 20 }),
+  fc.string({
+    unit: fc.oneof(
+      fc.constantFrom("\u0000", "\uFFFD", "\u202E", "%", "\\", '"'),
+      loneSurrogate,
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+    ),
+    maxLength: 20,
+  }),
   fc.constantFrom("", " ", "\u0000", "sub_\u0000", "\ud800", "prod_\udfff", "x".repeat(600), "customer.subscription.deleted"),
 );
 
@@ -103,7 +121,8 @@ function bodyText(event: Record<string, unknown>): string {
   });
 }
 
-const base = (subscriptionId: string) => subscriptionEvent({ subscriptionId, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+const base = (subscriptionId: string) =>
+  subscriptionEvent({ subscriptionId, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
 const PATHS = pathsOf(base(TRACKED));
 
 describe("stripe ingress, bodies signed with the real secret whose content is hostile", () => {
@@ -127,7 +146,9 @@ describe("stripe ingress, bodies signed with the real secret whose content is ho
           expect([200, 400], where).toContain(answer.status);
           if (answer.status === 400) {
             refused++;
-            expect(answer.body, where).toEqual({ error: { code: "malformed_body", message: expect.any(String), request_id: answer.requestId } });
+            expect(answer.body, where).toEqual({
+              error: { code: "malformed_body", message: expect.any(String), request_id: answer.requestId },
+            });
             return;
           }
           expect(["stored", "duplicate"], where).toContain(answer.body.status);
@@ -140,10 +161,14 @@ describe("stripe ingress, bodies signed with the real secret whose content is ho
     expect(stored.size).toBeGreaterThan(20);
     expect(refused).toBeGreaterThan(20);
 
-    const rows = await eventually(async () => {
-      const found = await gateway.db.notification.findMany({ where: { id: { in: [...stored] } } });
-      return found.every((row) => row.state !== "pending") ? found : undefined;
-    }, 60_000, "every stored notification processed or failed");
+    const rows = await eventually(
+      async () => {
+        const found = await gateway.db.notification.findMany({ where: { id: { in: [...stored] } } });
+        return found.every((row) => row.state !== "pending") ? found : undefined;
+      },
+      60_000,
+      "every stored notification processed or failed",
+    );
     expect(rows).toHaveLength(stored.size);
     for (const row of rows) {
       expect(["processed", "untracked", "ignored", "unresolved", "failed"]).toContain(row.state);

@@ -219,7 +219,11 @@ describe("stripe ingress refusals", () => {
       body: stream,
       duplex: "half",
     } as RequestInit);
-    expectRefusal({ status: response.status, body: await response.json(), requestId: response.headers.get("x-request-id") }, 413, "payload_too_large");
+    expectRefusal(
+      { status: response.status, body: await response.json(), requestId: response.headers.get("x-request-id") },
+      413,
+      "payload_too_large",
+    );
     await expectRecordedRefusal(/limit|large/i);
   });
 
@@ -243,7 +247,11 @@ describe("stripe ingress of an app without Stripe configured", () => {
     const admin = apiClient(gateway.url as string, ADMIN_TOKEN);
     const created = await admin.post("/v1/apps", { name: "No Stripe" });
     expect(created.status).toBe(201);
-    const app = { appId: created.body.id as string, api: apiClient(gateway.url as string, created.body.api_key as string), stripeUrl: created.body.ingress.stripe.url as string };
+    const app = {
+      appId: created.body.id as string,
+      api: apiClient(gateway.url as string, created.body.api_key as string),
+      stripeUrl: created.body.ingress.stripe.url as string,
+    };
     const before = await app.api.get(`/v1/apps/${app.appId}/notification-status`);
     expect(before.body.stores.filter((entry: any) => entry.store === "stripe")).toEqual([]);
 
@@ -266,7 +274,10 @@ describe("ingress of a store this deployment has no adapter for", () => {
     const app = await createStripeApp(gateway);
     const created = await app.api.get(`/v1/apps/${app.appId}`);
     const body = JSON.stringify({ signedPayload: "x.y.z" });
-    for (const [block, store] of [["apple", "app_store"], ["google", "play_store"]] as const) {
+    for (const [block, store] of [
+      ["apple", "app_store"],
+      ["google", "play_store"],
+    ] as const) {
       const answer = await postToIngress(gateway, created.body.ingress[block].url, body, {});
       expectRefusal(answer, 404, "not_found");
       expect(answer.body.error.message).toContain(store);

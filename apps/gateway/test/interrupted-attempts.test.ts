@@ -61,7 +61,9 @@ async function killedMidAttempt({ expect, onTestFinished }: TestContext, retrySc
   await gateway.waitForLog("worker started", 30_000);
   const app = await createStripeApp(gateway);
   expect((await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url })).status).toBe(201);
-  expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status).toBe(201);
+  expect(
+    (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status,
+  ).toBe(201);
   const event = subscriptionEvent({ subscriptionId, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
   expect((await sendStripeEvent(gateway, app.stripeUrl, event)).status).toBe(200);
   await receiver.firstArrived;
@@ -117,7 +119,11 @@ async function killedMidAttempt({ expect, onTestFinished }: TestContext, retrySc
 describe.concurrent("a webhook attempt cut short by a killed worker", () => {
   it("is recorded as interrupted once the dead worker's lease runs out, and counts as the first failed attempt", async (context) => {
     const { expect } = context;
-    const { deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(context, [100, 200], "sub_interrupted");
+    const { deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(
+      context,
+      [100, 200],
+      "sub_interrupted",
+    );
 
     const { delivery, seenAt } = await interruptedAttemptRecorded();
     expect(delivery.attempts[0]!.number).toBe(1);
@@ -141,7 +147,11 @@ describe.concurrent("a webhook attempt cut short by a killed worker", () => {
    */
   it("then makes the next attempt when the schedule says, with the same webhook-id, without waiting for BullMQ to find the dead job", async (context) => {
     const { expect } = context;
-    const { app, db, deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(context, [100, 200], "sub_interrupted_retry");
+    const { app, db, deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(
+      context,
+      [100, 200],
+      "sub_interrupted_retry",
+    );
 
     const { delivery: afterInterruption, seenAt } = await interruptedAttemptRecorded();
     const delivered = await eventually(
@@ -175,7 +185,11 @@ describe.concurrent("a webhook attempt cut short by a killed worker", () => {
 
   it("uses up the delivery's only attempt when the schedule has no retries: the delivery fails", async (context) => {
     const { expect } = context;
-    const { db, deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(context, [], "sub_interrupted_once");
+    const { db, deliveryId, leaseUntil, receiver, read, interruptedAttemptRecorded } = await killedMidAttempt(
+      context,
+      [],
+      "sub_interrupted_once",
+    );
 
     const { delivery } = await interruptedAttemptRecorded();
     expect(delivery).toMatchObject({ status: "failed", attemptCount: 1, leaseUntil: null, leasedAt: null, nextAttemptAt: null });

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, WebhookReceiver } from "@subgate/testing";
-import {
-  FEB_1,
-  invoiceObject,
-  JAN_1,
-  MAR_1,
-  stripeEvent,
-  subscriptionObject,
-  SUBSCRIPTION_ID,
-} from "@subgate/testing/stripe-objects";
+import { FEB_1, invoiceObject, JAN_1, MAR_1, stripeEvent, subscriptionObject, SUBSCRIPTION_ID } from "@subgate/testing/stripe-objects";
 import type { Gateway } from "../src/gateway.ts";
 import { createTestEnvironment, createTrackedStripeApp, sendStripeEvent, type TestEnvironment } from "./harness.ts";
 
@@ -42,44 +34,71 @@ describe("invoices carry no subscription state: the subscription's own events de
   it.each([
     ["in store order", ["cancel", "paid"]],
     ["with the invoice delivered first (a Stripe retry of the cancellation, say)", ["paid", "cancel"]],
-  ] as const)("a cancellation scheduled before the period's invoice was paid leaves the subscription canceling, %s", async (_order, order) => {
-    receiver.received.length = 0;
-    const app = await newApp();
-    await app.send(
-      stripeEvent({ shape: "legacy", id: `evt_created_${order[0]}`, type: "customer.subscription.created", object: subscriptionObject({ shape: "legacy" }), created: JAN_1 + 60 }),
-      1,
-    );
-    const events = {
-      cancel: stripeEvent({
-        shape: "legacy",
-        id: `evt_cancel_${order[0]}`,
-        type: "customer.subscription.updated",
-        object: subscriptionObject({ shape: "legacy", periodStart: FEB_1, periodEnd: MAR_1, cancelAtPeriodEnd: true, canceledAt: FEB_1 + 600 }),
-        previous: { cancel_at_period_end: false, canceled_at: null },
-        created: FEB_1 + 600,
-      }),
-      paid: stripeEvent({
-        shape: "legacy",
-        id: `evt_paid_${order[0]}`,
-        type: "invoice.paid",
-        object: invoiceObject({ shape: "legacy", billingReason: "subscription_cycle", periodStart: FEB_1, periodEnd: MAR_1, paidAt: FEB_1 + 3_600 }),
-        created: FEB_1 + 3_600,
-      }),
-    };
-    for (const [n, name] of order.entries()) await app.send(events[name], n + 2);
-    const types = receiver.delivered.map((request) => JSON.parse(request.body).event.type);
-    expect(types).toEqual(["INITIAL_PURCHASE", ...order.map((name) => (name === "cancel" ? "CANCELLATION" : "RENEWAL"))]);
+  ] as const)(
+    "a cancellation scheduled before the period's invoice was paid leaves the subscription canceling, %s",
+    async (_order, order) => {
+      receiver.received.length = 0;
+      const app = await newApp();
+      await app.send(
+        stripeEvent({
+          shape: "legacy",
+          id: `evt_created_${order[0]}`,
+          type: "customer.subscription.created",
+          object: subscriptionObject({ shape: "legacy" }),
+          created: JAN_1 + 60,
+        }),
+        1,
+      );
+      const events = {
+        cancel: stripeEvent({
+          shape: "legacy",
+          id: `evt_cancel_${order[0]}`,
+          type: "customer.subscription.updated",
+          object: subscriptionObject({
+            shape: "legacy",
+            periodStart: FEB_1,
+            periodEnd: MAR_1,
+            cancelAtPeriodEnd: true,
+            canceledAt: FEB_1 + 600,
+          }),
+          previous: { cancel_at_period_end: false, canceled_at: null },
+          created: FEB_1 + 600,
+        }),
+        paid: stripeEvent({
+          shape: "legacy",
+          id: `evt_paid_${order[0]}`,
+          type: "invoice.paid",
+          object: invoiceObject({
+            shape: "legacy",
+            billingReason: "subscription_cycle",
+            periodStart: FEB_1,
+            periodEnd: MAR_1,
+            paidAt: FEB_1 + 3_600,
+          }),
+          created: FEB_1 + 3_600,
+        }),
+      };
+      for (const [n, name] of order.entries()) await app.send(events[name], n + 2);
+      const types = receiver.delivered.map((request) => JSON.parse(request.body).event.type);
+      expect(types).toEqual(["INITIAL_PURCHASE", ...order.map((name) => (name === "cancel" ? "CANCELLATION" : "RENEWAL"))]);
 
-    const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${app.subscriptionId}`);
-    // EVENTS.md, subscription state: Stripe `active` is `canceled` while cancel_at_period_end is set.
-    // The invoice says nothing about renewal; the only notification that does says it is off.
-    expect(subscription.body).toMatchObject({ status: "canceled", auto_renew: false });
-  });
+      const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${app.subscriptionId}`);
+      // EVENTS.md, subscription state: Stripe `active` is `canceled` while cancel_at_period_end is set.
+      // The invoice says nothing about renewal; the only notification that does says it is off.
+      expect(subscription.body).toMatchObject({ status: "canceled", auto_renew: false });
+    },
+  );
   it("an open invoice paid after Stripe ended the subscription does not bring it back to active", async () => {
     receiver.received.length = 0;
     const app = await newApp();
     await app.send(
-      stripeEvent({ shape: "basil", id: "evt_review3_created", type: "customer.subscription.created", object: subscriptionObject({ shape: "basil" }), created: JAN_1 + 60 }),
+      stripeEvent({
+        shape: "basil",
+        id: "evt_review3_created",
+        type: "customer.subscription.created",
+        object: subscriptionObject({ shape: "basil" }),
+        created: JAN_1 + 60,
+      }),
       1,
     );
     // The renewal payment fails; Stripe retries.
@@ -101,7 +120,15 @@ describe("invoices carry no subscription state: the subscription's own events de
         shape: "basil",
         id: "evt_review3_deleted",
         type: "customer.subscription.deleted",
-        object: subscriptionObject({ shape: "basil", status: "canceled", periodStart: FEB_1, periodEnd: MAR_1, canceledAt: endedAt, endedAt, cancellationReason: "payment_failed" }),
+        object: subscriptionObject({
+          shape: "basil",
+          status: "canceled",
+          periodStart: FEB_1,
+          periodEnd: MAR_1,
+          canceledAt: endedAt,
+          endedAt,
+          cancellationReason: "payment_failed",
+        }),
         created: endedAt,
       }),
       3,
@@ -113,7 +140,13 @@ describe("invoices carry no subscription state: the subscription's own events de
         shape: "basil",
         id: "evt_review3_paid",
         type: "invoice.paid",
-        object: invoiceObject({ shape: "basil", billingReason: "subscription_cycle", periodStart: FEB_1, periodEnd: MAR_1, paidAt: endedAt + 5 * 86_400 }),
+        object: invoiceObject({
+          shape: "basil",
+          billingReason: "subscription_cycle",
+          periodStart: FEB_1,
+          periodEnd: MAR_1,
+          paidAt: endedAt + 5 * 86_400,
+        }),
         created: endedAt + 5 * 86_400,
       }),
       4,
@@ -134,7 +167,14 @@ describe("invoices carry no subscription state: the subscription's own events de
         shape: "basil",
         id: "evt_review5_created",
         type: "customer.subscription.created",
-        object: subscriptionObject({ shape: "basil", status: "trialing", trialStart: JAN_1, trialEnd, periodStart: JAN_1, periodEnd: trialEnd }),
+        object: subscriptionObject({
+          shape: "basil",
+          status: "trialing",
+          trialStart: JAN_1,
+          trialEnd,
+          periodStart: JAN_1,
+          periodEnd: trialEnd,
+        }),
         created: JAN_1,
       }),
       1,
@@ -144,14 +184,25 @@ describe("invoices carry no subscription state: the subscription's own events de
       shape: "basil",
       id: "evt_review5_paid",
       type: "invoice.paid",
-      object: invoiceObject({ shape: "basil", billingReason: "subscription_create", amountPaid: 1_500, periodStart: JAN_1, periodEnd: trialEnd, paidAt: JAN_1 + 1 }),
+      object: invoiceObject({
+        shape: "basil",
+        billingReason: "subscription_create",
+        amountPaid: 1_500,
+        periodStart: JAN_1,
+        periodEnd: trialEnd,
+        paidAt: JAN_1 + 1,
+      }),
       created: JAN_1 + 1,
     });
     expect((await sendStripeEvent(gateway, app.stripeUrl, paid)).status).toBe(200);
-    await eventually(async () => {
-      const row = await gateway.db.notification.findFirst({ where: { appId: app.appId, storeNotificationId: "evt_review5_paid" } });
-      return row?.state === "processed" || undefined;
-    }, 10_000, "invoice.paid processed");
+    await eventually(
+      async () => {
+        const row = await gateway.db.notification.findFirst({ where: { appId: app.appId, storeNotificationId: "evt_review5_paid" } });
+        return row?.state === "processed" || undefined;
+      },
+      10_000,
+      "invoice.paid processed",
+    );
 
     const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${app.subscriptionId}`);
     expect(subscription.body).toMatchObject({ status: "trialing", period_type: "TRIAL" });

@@ -29,10 +29,19 @@ afterAll(async () => {
 
 describe("last_received_at", () => {
   it("stays at the later receipt when an earlier-received notification is processed after it", async () => {
-    const created = await apiClient(gateway.url as string, ADMIN_TOKEN).post("/v1/apps", { name: "Last received", stripe: { webhook_secrets: [STRIPE_SECRET], api_key: API_KEY } });
+    const created = await apiClient(gateway.url as string, ADMIN_TOKEN).post("/v1/apps", {
+      name: "Last received",
+      stripe: { webhook_secrets: [STRIPE_SECRET], api_key: API_KEY },
+    });
     expect(created.status).toBe(201);
-    const app = { appId: created.body.id as string, api: apiClient(gateway.url as string, created.body.api_key as string), stripeUrl: created.body.ingress.stripe.url as string };
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: SUBSCRIPTION_ID })).status).toBe(201);
+    const app = {
+      appId: created.body.id as string,
+      api: apiClient(gateway.url as string, created.body.api_key as string),
+      stripeUrl: created.body.ingress.stripe.url as string,
+    };
+    expect(
+      (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: SUBSCRIPTION_ID })).status,
+    ).toBe(201);
 
     // Received first, processed last: its refund lookup fails once and waits 600 ms.
     stripeApi.failuresLeft = 1;
@@ -41,12 +50,18 @@ describe("last_received_at", () => {
     const update = await sendStripeEvent(gateway, app.stripeUrl, subscriptionEvent({ subscriptionId: SUBSCRIPTION_ID }));
     expect(update.status).toBe(200);
 
-    const [earlier, later] = await eventually(async () => {
-      const rows = await Promise.all(
-        [refund.body.notification_id, update.body.notification_id].map((id: string) => gateway.db.notification.findUniqueOrThrow({ where: { id } })),
-      );
-      return rows.every((row) => row.state === "processed") ? rows : undefined;
-    }, 15_000, "both notifications processed");
+    const [earlier, later] = await eventually(
+      async () => {
+        const rows = await Promise.all(
+          [refund.body.notification_id, update.body.notification_id].map((id: string) =>
+            gateway.db.notification.findUniqueOrThrow({ where: { id } }),
+          ),
+        );
+        return rows.every((row) => row.state === "processed") ? rows : undefined;
+      },
+      15_000,
+      "both notifications processed",
+    );
     if (!earlier || !later) throw new Error("unreachable");
     // The order this test is about.
     expect(earlier.receivedAt.getTime()).toBeLessThan(later.receivedAt.getTime());

@@ -42,7 +42,10 @@ afterAll(async () => {
 describe("the gateway's logs", () => {
   it("never contain a secret, through the whole life of an app", async () => {
     const admin = apiClient(gateway.url as string, ADMIN_TOKEN);
-    const created = await admin.post("/v1/apps", { name: "Secrets", stripe: { webhook_secrets: [STRIPE_SECRET], api_key: STRIPE_API_KEY } });
+    const created = await admin.post("/v1/apps", {
+      name: "Secrets",
+      stripe: { webhook_secrets: [STRIPE_SECRET], api_key: STRIPE_API_KEY },
+    });
     expect(created.status).toBe(201);
     const appId = created.body.id as string;
     const firstKey = created.body.api_key as string;
@@ -58,7 +61,11 @@ describe("the gateway's logs", () => {
       const body = JSON.stringify(event);
       return postToIngress(gateway, stripeUrl, body, { "stripe-signature": signStripePayload(body, secret), ...headers });
     };
-    const cancel = subscriptionEvent({ subscriptionId: "sub_secrets", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+    const cancel = subscriptionEvent({
+      subscriptionId: "sub_secrets",
+      cancelAtPeriodEnd: true,
+      previousAttributes: { cancel_at_period_end: false },
+    });
     expect((await send(cancel, STRIPE_SECRET)).status).toBe(200);
     expect((await send(cancel, "whsec_some_attacker_guess", { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(401);
     // Express routes paths case-insensitively: this is the same ingress, and its token is masked too.
@@ -69,10 +76,14 @@ describe("the gateway's logs", () => {
 
     // A failed then a successful webhook attempt, and a refund whose lookup could not reach Stripe.
     await receiver.waitFor((r) => r.delivered.length === 1);
-    await eventually(async () => {
-      const row = await gateway.db.notification.findFirst({ where: { appId, notificationType: "charge.refunded" } });
-      return row?.lastError ? row : undefined;
-    }, 15_000, "the refund lookup failed once");
+    await eventually(
+      async () => {
+        const row = await gateway.db.notification.findFirst({ where: { appId, notificationType: "charge.refunded" } });
+        return row?.lastError ? row : undefined;
+      },
+      15_000,
+      "the refund lookup failed once",
+    );
 
     const patched = await api.patch(`/v1/apps/${appId}`, { stripe: { webhook_secrets: [ROTATED_STRIPE_SECRET, STRIPE_SECRET] } });
     expect(patched.status).toBe(200);
@@ -94,8 +105,17 @@ describe("the gateway's logs", () => {
     };
     // The capture saw the work (so an empty log cannot pass): requests, refusals, deliveries.
     const text = lines.join("\n");
-    for (const message of ["request", "ingress request refused", "notification stored", "webhook delivered", "normalization will be retried"]) {
-      expect(lines.some((line) => JSON.parse(line).msg === message), message).toBe(true);
+    for (const message of [
+      "request",
+      "ingress request refused",
+      "notification stored",
+      "webhook delivered",
+      "normalization will be retried",
+    ]) {
+      expect(
+        lines.some((line) => JSON.parse(line).msg === message),
+        message,
+      ).toBe(true);
     }
     for (const [name, secret] of Object.entries(secrets)) {
       expect(secret.length, name).toBeGreaterThan(8);

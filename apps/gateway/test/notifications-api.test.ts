@@ -16,19 +16,28 @@ describe("GET /v1/apps/{id}/notifications", () => {
       expect(answer.status).toBe(200);
       sent.push(answer.body.notification_id);
     }
-    await eventually(async () => (await gateway.db.notification.count({ where: { appId: app.appId, state: "untracked" } })) === 7, 15_000, "all untracked");
+    await eventually(
+      async () => (await gateway.db.notification.count({ where: { appId: app.appId, state: "untracked" } })) === 7,
+      15_000,
+      "all untracked",
+    );
 
     const seen: any[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: any } = await app.api.get(`/v1/apps/${app.appId}/notifications?limit=3${cursor ? `&cursor=${cursor}` : ""}`);
+      const page: { status: number; body: any } = await app.api.get(
+        `/v1/apps/${app.appId}/notifications?limit=3${cursor ? `&cursor=${cursor}` : ""}`,
+      );
       expect(page.status).toBe(200);
       expect(page.body.data.length).toBeLessThanOrEqual(3);
       seen.push(...page.body.data);
       cursor = page.body.next_cursor;
     } while (cursor);
     // Each once, newest receipt first (ties, within one millisecond, by id).
-    const stored = await gateway.db.notification.findMany({ where: { appId: app.appId }, orderBy: [{ receivedAt: "desc" }, { id: "desc" }] });
+    const stored = await gateway.db.notification.findMany({
+      where: { appId: app.appId },
+      orderBy: [{ receivedAt: "desc" }, { id: "desc" }],
+    });
     expect(seen.map((row) => row.id)).toEqual(stored.map((row) => row.id));
     expect(new Set(seen.map((row) => row.id))).toEqual(new Set(sent));
     expect(seen.map((row) => row.received_at)).toEqual([...seen.map((row) => row.received_at)].sort().reverse());
@@ -57,7 +66,11 @@ describe("GET /v1/apps/{id}/notifications", () => {
     const bad = subscriptionEvent({ subscriptionId: "sub_inbox_bad", periodEnd: 9007199254740991 });
     const good = subscriptionEvent({ subscriptionId: "sub_inbox_good" });
     for (const event of [bad, good]) expect((await sendStripeEvent(gateway, app.stripeUrl, event)).status).toBe(200);
-    await eventually(async () => (await gateway.db.notification.count({ where: { appId: app.appId, state: "pending" } })) === 0, 15_000, "none pending");
+    await eventually(
+      async () => (await gateway.db.notification.count({ where: { appId: app.appId, state: "pending" } })) === 0,
+      15_000,
+      "none pending",
+    );
 
     const failed = await app.api.get(`/v1/apps/${app.appId}/notifications?state=failed`);
     expect(failed.body.data.map((row: any) => row.store_notification_id)).toEqual([bad.id]);

@@ -141,84 +141,80 @@ describe.skipIf(process.platform !== "linux")("npm start, then SIGTERM to npm on
     await env.close();
   });
 
-  it(
-    "stops the gateway gracefully when npm goes away, and frees its port",
-    async () => {
-      // INIT_CWD is where `.env` and `.subgate/` are read from. npm always sets it to the folder it is
-      // started in (a preset value is overwritten), so npm starts in the temporary folder and finds
-      // the repository with --prefix: no file of the repository is read or written.
-      const child = spawn("npm", ["--prefix", REPO_ROOT, "start"], {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: dir, // npm's cache and logs
-          npm_config_update_notifier: "false",
-          DATABASE_URL: env.config.databaseUrl,
-          REDIS_URL: env.config.redisUrl,
-          PORT: "0",
-          HOST: "127.0.0.1",
-          QUEUE_PREFIX: env.config.queuePrefix,
-          SUBGATE_ENCRYPTION_KEY: env.config.encryptionKey,
-          SUBGATE_ADMIN_TOKEN: ADMIN_TOKEN,
-          SUBGATE_DATA_DIR: join(dir, "data"),
-          LOG_LEVEL: "info",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      const run = new NpmStart(child);
-      npm = run;
-      const npmPid = child.pid!;
+  it("stops the gateway gracefully when npm goes away, and frees its port", async () => {
+    // INIT_CWD is where `.env` and `.subgate/` are read from. npm always sets it to the folder it is
+    // started in (a preset value is overwritten), so npm starts in the temporary folder and finds
+    // the repository with --prefix: no file of the repository is read or written.
+    const child = spawn("npm", ["--prefix", REPO_ROOT, "start"], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dir, // npm's cache and logs
+        npm_config_update_notifier: "false",
+        DATABASE_URL: env.config.databaseUrl,
+        REDIS_URL: env.config.redisUrl,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        QUEUE_PREFIX: env.config.queuePrefix,
+        SUBGATE_ENCRYPTION_KEY: env.config.encryptionKey,
+        SUBGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+        SUBGATE_DATA_DIR: join(dir, "data"),
+        LOG_LEVEL: "info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const run = new NpmStart(child);
+    npm = run;
+    const npmPid = child.pid!;
 
-      const listening = await run.waitForLog("http server listening");
-      await run.waitForLog("worker started");
-      const baseUrl = listening.local_url as string;
-      const port = Number(new URL(baseUrl).port);
-      expect(port).toBeGreaterThan(0);
-      expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+    const listening = await run.waitForLog("http server listening");
+    await run.waitForLog("worker started");
+    const baseUrl = listening.local_url as string;
+    const port = Number(new URL(baseUrl).port);
+    expect(port).toBeGreaterThan(0);
+    expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
 
-      // The gateway is npm's grandchild (npm -> sh -c -> node), a process of its own.
-      started = descendants(npmPid);
-      // `sh -c "node ... main.ts all"` names main.ts too: the gateway is the one below it.
-      const named = started.filter((pid) => commandLine(pid).includes("apps/gateway/src/main.ts"));
-      const gatewayPid = named.find((pid) => !named.some((other) => procStat(other)?.ppid === pid));
-      expect(gatewayPid, `processes below npm: ${started.map((pid) => `${pid} ${commandLine(pid)}`).join("; ")}`).toBeDefined();
-      const gateway = gatewayPid!;
-      expect(gateway).not.toBe(npmPid);
-      for (const log of run.logs) if (log.pid !== undefined) expect(log.pid).toBe(gateway);
-      const parentPid = procStat(gateway)!.ppid;
-      // With a shell that execs its command, npm would be the parent and pass SIGTERM on itself.
-      const npmSignalsGateway = parentPid === npmPid;
+    // The gateway is npm's grandchild (npm -> sh -c -> node), a process of its own.
+    started = descendants(npmPid);
+    // `sh -c "node ... main.ts all"` names main.ts too: the gateway is the one below it.
+    const named = started.filter((pid) => commandLine(pid).includes("apps/gateway/src/main.ts"));
+    const gatewayPid = named.find((pid) => !named.some((other) => procStat(other)?.ppid === pid));
+    expect(gatewayPid, `processes below npm: ${started.map((pid) => `${pid} ${commandLine(pid)}`).join("; ")}`).toBeDefined();
+    const gateway = gatewayPid!;
+    expect(gateway).not.toBe(npmPid);
+    for (const log of run.logs) if (log.pid !== undefined) expect(log.pid).toBe(gateway);
+    const parentPid = procStat(gateway)!.ppid;
+    // With a shell that execs its command, npm would be the parent and pass SIGTERM on itself.
+    const npmSignalsGateway = parentPid === npmPid;
 
-      process.kill(npmPid, "SIGTERM");
-      const npmExit = await run.exited;
-      // npm start returns npm's own status: killed by the signal, or an exit code.
-      expect(npmExit.code !== null || npmExit.signal !== null, JSON.stringify(npmExit)).toBe(true);
+    process.kill(npmPid, "SIGTERM");
+    const npmExit = await run.exited;
+    // npm start returns npm's own status: killed by the signal, or an exit code.
+    expect(npmExit.code !== null || npmExit.signal !== null, JSON.stringify(npmExit)).toBe(true);
 
-      await eventually(async () => !alive(gateway), 15_000, `gateway ${gateway} gone:\n${run.output}`);
-      await run.outputClosed;
+    await eventually(async () => !alive(gateway), 15_000, `gateway ${gateway} gone:\n${run.output}`);
+    await run.outputClosed;
 
-      const messages = run.messages;
-      const shuttingDown = run.logs.find((log) => log.msg === SHUTTING_DOWN);
-      if (npmSignalsGateway) {
-        expect(shuttingDown?.signal).toBe("SIGTERM");
-      } else {
-        const parentExited = run.logs.find((log) => log.msg === PARENT_EXITED);
-        expect(parentExited, run.output).toBeDefined();
-        expect(parentExited!.parent_pid).toBe(parentPid);
-        expect(shuttingDown?.signal).toBe("parent exited");
-        expect(messages.indexOf(PARENT_EXITED)).toBeLessThan(messages.indexOf(SHUTTING_DOWN));
-      }
-      expect(messages.indexOf(SHUTTING_DOWN), run.output).toBeGreaterThan(messages.indexOf("worker started"));
-      expect(messages.indexOf("stopped")).toBeGreaterThan(messages.indexOf(SHUTTING_DOWN));
-      // A graceful stop: "stopped" is logged just before process.exit(0), and nothing went wrong.
-      expect(messages.at(-1), run.output).toBe("stopped");
-      expect(messages).not.toContain("error during shutdown");
-      expect(messages).not.toContain("second signal: exiting now");
-      expect(run.logs.filter((log) => typeof log.level === "number" && log.level >= 50)).toEqual([]);
-      expect(await connectionRefused(port)).toBe(true);
-      // Nothing npm started is left running.
-      expect(started.filter(alive)).toEqual([]);
-    },
-    60_000,
-  );
+    const messages = run.messages;
+    const shuttingDown = run.logs.find((log) => log.msg === SHUTTING_DOWN);
+    if (npmSignalsGateway) {
+      expect(shuttingDown?.signal).toBe("SIGTERM");
+    } else {
+      const parentExited = run.logs.find((log) => log.msg === PARENT_EXITED);
+      expect(parentExited, run.output).toBeDefined();
+      expect(parentExited!.parent_pid).toBe(parentPid);
+      expect(shuttingDown?.signal).toBe("parent exited");
+      expect(messages.indexOf(PARENT_EXITED)).toBeLessThan(messages.indexOf(SHUTTING_DOWN));
+    }
+    expect(messages.indexOf(SHUTTING_DOWN), run.output).toBeGreaterThan(messages.indexOf("worker started"));
+    expect(messages.indexOf("stopped")).toBeGreaterThan(messages.indexOf(SHUTTING_DOWN));
+    // A graceful stop: "stopped" is logged just before process.exit(0), and nothing went wrong.
+    expect(messages.at(-1), run.output).toBe("stopped");
+    expect(messages).not.toContain("error during shutdown");
+    expect(messages).not.toContain("second signal: exiting now");
+    expect(run.logs.filter((log) => typeof log.level === "number" && log.level >= 50)).toEqual([]);
+    expect(await connectionRefused(port)).toBe(true);
+    // Nothing npm started is left running.
+    expect(started.filter(alive)).toEqual([]);
+  }, 60_000);
 });

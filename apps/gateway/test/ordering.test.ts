@@ -5,7 +5,6 @@ import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harn
 describe("notifications arriving out of store order", () => {
   const context = useGatewayWithReceiver();
 
-
   it("never move the subscription backwards, and the older event's sequence marks it stale", async () => {
     const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);

@@ -81,13 +81,20 @@ describe("Redis unreachable when a notification arrives", () => {
     const app = await createStripeApp(server);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_no_redis" });
-    const answer = await sendStripeEvent(server, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_no_redis", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
+    const answer = await sendStripeEvent(
+      server,
+      app.stripeUrl,
+      subscriptionEvent({ subscriptionId: "sub_no_redis", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
+    );
     expect(answer.status).toBe(200);
     expect(answer.body.status).toBe("stored");
 
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(((await ready.json()) as { checks: Record<string, string> }).checks).toMatchObject({ postgres: "ok", redis: expect.stringMatching(/^unavailable/) });
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks).toMatchObject({
+      postgres: "ok",
+      redis: expect.stringMatching(/^unavailable/),
+    });
     const stored = await server.db.notification.findFirstOrThrow({ where: { appId: app.appId } });
     expect(stored.state).toBe("pending");
 

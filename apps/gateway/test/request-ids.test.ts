@@ -48,7 +48,12 @@ describe("request ids", () => {
   it("keeps a well-formed X-Request-Id: in the answer header, the error body and every log line of the request", async () => {
     const body = JSON.stringify(subscriptionEvent({ subscriptionId: "sub_request_id" }));
     const path = new URL(app.stripeUrl).pathname;
-    const stored = await call(path, { method: "POST", body, headers: { "stripe-signature": signStripePayload(body, "whsec_test_secret_for_subgate") }, requestId: "trace-0042.a:b" });
+    const stored = await call(path, {
+      method: "POST",
+      body,
+      headers: { "stripe-signature": signStripePayload(body, "whsec_test_secret_for_subgate") },
+      requestId: "trace-0042.a:b",
+    });
     expect(stored.status).toBe(200);
     expect(stored.requestId).toBe("trace-0042.a:b");
     expect(linesOf("trace-0042.a:b").map((line) => line.msg)).toEqual(expect.arrayContaining(["notification stored", "request"]));
@@ -58,7 +63,10 @@ describe("request ids", () => {
     expect(refused.body.error.request_id).toBe("refused-1");
     expect(linesOf("refused-1").map((line) => line.msg)).toEqual(["ingress request refused", "request"]);
 
-    const missing = await call(`/v1/apps/${app.appId}/nothing-here`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` }, requestId: "api-404" });
+    const missing = await call(`/v1/apps/${app.appId}/nothing-here`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      requestId: "api-404",
+    });
     expect(missing.status).toBe(404);
     expect(missing).toMatchObject({ requestId: "api-404", body: { error: { code: "not_found", request_id: "api-404" } } });
     expect(linesOf("api-404").map((line) => line.msg)).toEqual(["request"]);

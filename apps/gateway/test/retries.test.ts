@@ -6,14 +6,21 @@ import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harn
 describe("a webhook endpoint that fails before it succeeds", () => {
   const context = useGatewayWithReceiver({ retryScheduleMs: [100, 100, 100] });
 
-
   it("gets the same webhook-id on every attempt and every attempt is recorded", async () => {
     const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     const endpoint = await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_retry" });
     receiver.respondWith(500, 500);
-    expect((await sendStripeEvent(gateway, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_retry", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }))).status).toBe(200);
+    expect(
+      (
+        await sendStripeEvent(
+          gateway,
+          app.stripeUrl,
+          subscriptionEvent({ subscriptionId: "sub_retry", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
+        )
+      ).status,
+    ).toBe(200);
 
     await receiver.waitFor((r) => r.delivered.length === 1);
     expect(receiver.received.map((request) => request.status)).toEqual([500, 500, 200]);
@@ -25,7 +32,10 @@ describe("a webhook endpoint that fails before it succeeds", () => {
     }
 
     const delivery = await eventually(async () => {
-      const row = await gateway.db.delivery.findFirst({ where: { appId: app.appId }, include: { attempts: { orderBy: { number: "asc" } } } });
+      const row = await gateway.db.delivery.findFirst({
+        where: { appId: app.appId },
+        include: { attempts: { orderBy: { number: "asc" } } },
+      });
       return row?.status === "succeeded" ? row : undefined;
     });
     expect(delivery.id).toBe([...ids][0]);
@@ -45,7 +55,11 @@ describe("a webhook endpoint that fails before it succeeds", () => {
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_down" });
     receiver.received.length = 0;
     receiver.defaultStatus = 503;
-    await sendStripeEvent(gateway, app.stripeUrl, subscriptionEvent({ subscriptionId: "sub_down", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }));
+    await sendStripeEvent(
+      gateway,
+      app.stripeUrl,
+      subscriptionEvent({ subscriptionId: "sub_down", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
+    );
     const delivery = await eventually(async () => {
       const row = await gateway.db.delivery.findFirst({ where: { appId: app.appId } });
       return row?.status === "failed" ? row : undefined;

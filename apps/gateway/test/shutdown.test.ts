@@ -61,7 +61,11 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     const app = await createStripeApp(gateway);
     expect((await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url })).status).toBe(201);
     await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_shutdown" });
-    const event = subscriptionEvent({ subscriptionId: "sub_shutdown", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+    const event = subscriptionEvent({
+      subscriptionId: "sub_shutdown",
+      cancelAtPeriodEnd: true,
+      previousAttributes: { cancel_at_period_end: false },
+    });
     expect((await sendStripeEvent(gateway, app.stripeUrl, event)).status).toBe(200);
     await receiver.firstArrived;
     return { gateway, app };
@@ -70,7 +74,15 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
   async function queueCounts(): Promise<Record<string, number>> {
     const producer = new JobProducer({ redisUrl: env.config.redisUrl, prefix: env.config.queuePrefix });
     try {
-      await eventually(() => producer.ping().then(() => true, () => false), 5_000, "redis connection");
+      await eventually(
+        () =>
+          producer.ping().then(
+            () => true,
+            () => false,
+          ),
+        5_000,
+        "redis connection",
+      );
       const counts: Record<string, number> = {};
       for (const name of QUEUE_NAMES) {
         const byState = await producer.queue(name).getJobCounts("active", "wait", "delayed");
@@ -104,7 +116,10 @@ describe("graceful shutdown of the gateway process on SIGTERM", () => {
     expect(await db.delivery.count({ where: { appId: app.appId, status: "pending" } })).toBe(0);
     // A job cut off mid-way would stay "active" in Redis until another worker took it as stalled.
     const counts = await queueCounts();
-    expect(Object.values(counts).every((count) => count === 0), JSON.stringify(counts)).toBe(true);
+    expect(
+      Object.values(counts).every((count) => count === 0),
+      JSON.stringify(counts),
+    ).toBe(true);
   });
 
   it("answers a request in flight in full, refuses new connections meanwhile, and exits 0", async () => {
@@ -215,7 +230,9 @@ describe("the tsx command as entry point", () => {
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on("close", (code, signal) => resolve({ code, signal })),
+    );
     try {
       await eventually(async () => output.includes('"msg":"worker started"'), 20_000, `"worker started" in:\n${output}`);
       child.kill("SIGTERM");

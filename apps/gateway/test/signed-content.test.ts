@@ -21,18 +21,34 @@ const subscriptionOf = (event: Event): Event => event.data.object;
 
 describe("signed bodies the ingress cannot store", () => {
   const cases: Array<[string, (event: Event) => void, RegExp]> = [
-    ["an event time in year 10000", (e) => (e.created = year(10000)), /the event time \+010000-01-01T00:00:00\.000Z is more than 60 minutes after/],
+    [
+      "an event time in year 10000",
+      (e) => (e.created = year(10000)),
+      /the event time \+010000-01-01T00:00:00\.000Z is more than 60 minutes after/,
+    ],
     ["an event time past JavaScript's Date range", (e) => (e.created = 9e15), /the event time is not a valid time/],
     ["an event time before 2000", (e) => (e.created = year(2000) - 1), /the event time 1999-12-31T23:59:59\.000Z is before 2000-01-01/],
-    ["an event time two hours ahead", (e) => (e.created = now() + 7200), /the event time .* is more than 60 minutes after subgate received the body/],
+    [
+      "an event time two hours ahead",
+      (e) => (e.created = now() + 7200),
+      /the event time .* is more than 60 minutes after subgate received the body/,
+    ],
     ["a NUL in the event id", (e) => (e.id = "evt_\u0000nul"), /the notification id contains NUL characters or unpaired surrogates/],
     ["a NUL in the type", (e) => (e.type = "customer.subscription.updated\u0000"), /the notification type contains NUL/],
     ["a NUL in the subscription id", (e) => (subscriptionOf(e).id = "sub_\u0000nul"), /the subscription id contains NUL/],
-    ["a lone surrogate in api_version", (e) => (e.api_version = "2025-03-31\ud800"), /api_version contains NUL characters or unpaired surrogates/],
+    [
+      "a lone surrogate in api_version",
+      (e) => (e.api_version = "2025-03-31\ud800"),
+      /api_version contains NUL characters or unpaired surrogates/,
+    ],
     ["a lone surrogate in the type", (e) => (e.type = "customer.subscription.updated\udfff"), /the notification type contains NUL/],
     ["a lone surrogate in the subscription id", (e) => (subscriptionOf(e).id = "sub_\ud83d"), /the subscription id contains NUL/],
     ["an event id of 300 characters", (e) => (e.id = `evt_${"x".repeat(296)}`), /the notification id is longer than 255 characters/],
-    ["a subscription id of 600 characters", (e) => (subscriptionOf(e).id = `sub_${"x".repeat(596)}`), /the subscription id is longer than 512 characters/],
+    [
+      "a subscription id of 600 characters",
+      (e) => (subscriptionOf(e).id = `sub_${"x".repeat(596)}`),
+      /the subscription id is longer than 512 characters/,
+    ],
   ];
 
   it.each(cases)("refuses %s with 400, records the reason, and stores nothing", async (_what, mutate, reason) => {
@@ -61,41 +77,70 @@ describe("signed bodies the ingress cannot store", () => {
 
 describe("signed bodies whose normalization cannot be stored", () => {
   const cases: Array<[string, (event: Event) => void, RegExp]> = [
-    ["a period end of 2^53 - 1 seconds", (e) => (subscriptionOf(e).items.data[0].current_period_end = 9007199254740991), /expires_at_ms|expiration_at_ms/],
-    ["a period end in year 2300", (e) => (subscriptionOf(e).items.data[0].current_period_end = year(2300)), /must be a time no later than 2255-06-05/],
-    ["a start date in year 10000", (e) => (subscriptionOf(e).start_date = year(10000)), /purchased_at_ms: must be a time no later than 2255-06-05/],
-    ["a NUL in the product id", (e) => (subscriptionOf(e).items.data[0].price.product = "prod_\u0000"), /contains NUL characters or unpaired surrogates/],
-    ["a lone surrogate in the product id", (e) => (subscriptionOf(e).items.data[0].price.product = "prod_\udc00"), /contains NUL characters or unpaired surrogates/],
+    [
+      "a period end of 2^53 - 1 seconds",
+      (e) => (subscriptionOf(e).items.data[0].current_period_end = 9007199254740991),
+      /expires_at_ms|expiration_at_ms/,
+    ],
+    [
+      "a period end in year 2300",
+      (e) => (subscriptionOf(e).items.data[0].current_period_end = year(2300)),
+      /must be a time no later than 2255-06-05/,
+    ],
+    [
+      "a start date in year 10000",
+      (e) => (subscriptionOf(e).start_date = year(10000)),
+      /purchased_at_ms: must be a time no later than 2255-06-05/,
+    ],
+    [
+      "a NUL in the product id",
+      (e) => (subscriptionOf(e).items.data[0].price.product = "prod_\u0000"),
+      /contains NUL characters or unpaired surrogates/,
+    ],
+    [
+      "a lone surrogate in the product id",
+      (e) => (subscriptionOf(e).items.data[0].price.product = "prod_\udc00"),
+      /contains NUL characters or unpaired surrogates/,
+    ],
     ["a negative period end", (e) => (subscriptionOf(e).items.data[0].current_period_end = -1), /unreadable object/],
   ];
 
-  it.each(cases)("%s: stored (200), then failed with the reason; the subscription and every route are unharmed", async (_what, mutate, reason) => {
-    const { gateway } = context;
-    const app = await createStripeApp(gateway);
-    const subscriptionId = `sub_${randomBytes(4).toString("hex")}`;
-    const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId });
-    expect(tracked.status).toBe(201);
-    const event = subscriptionEvent({ subscriptionId }) as Event;
-    mutate(event);
-    const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
-    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  it.each(cases)(
+    "%s: stored (200), then failed with the reason; the subscription and every route are unharmed",
+    async (_what, mutate, reason) => {
+      const { gateway } = context;
+      const app = await createStripeApp(gateway);
+      const subscriptionId = `sub_${randomBytes(4).toString("hex")}`;
+      const tracked = await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId });
+      expect(tracked.status).toBe(201);
+      const event = subscriptionEvent({ subscriptionId }) as Event;
+      mutate(event);
+      const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
+      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
 
-    const row = await eventually(async () => {
-      const found = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
-      return found.state === "pending" ? undefined : found;
-    }, 15_000, "the notification leaves pending");
-    expect(row.state).toBe("failed");
-    expect(row.lastError).toMatch(reason);
+      const row = await eventually(
+        async () => {
+          const found = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
+          return found.state === "pending" ? undefined : found;
+        },
+        15_000,
+        "the notification leaves pending",
+      );
+      expect(row.state).toBe("failed");
+      expect(row.lastError).toMatch(reason);
 
-    const failed = await app.api.get(`/v1/apps/${app.appId}/notifications?state=failed`);
-    expect(failed.status).toBe(200);
-    expect(failed.body.data).toEqual([expect.objectContaining({ id: row.id, state: "failed", last_error: row.lastError })]);
-    const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
-    expect(subscription.status).toBe(200);
-    expect(subscription.body).toMatchObject({ status: "unknown", last_event_at: null });
-    expect((await app.api.get(`/v1/apps/${app.appId}/subscriptions`)).status).toBe(200);
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status).toBe(200);
-  });
+      const failed = await app.api.get(`/v1/apps/${app.appId}/notifications?state=failed`);
+      expect(failed.status).toBe(200);
+      expect(failed.body.data).toEqual([expect.objectContaining({ id: row.id, state: "failed", last_error: row.lastError })]);
+      const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
+      expect(subscription.status).toBe(200);
+      expect(subscription.body).toMatchObject({ status: "unknown", last_event_at: null });
+      expect((await app.api.get(`/v1/apps/${app.appId}/subscriptions`)).status).toBe(200);
+      expect(
+        (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status,
+      ).toBe(200);
+    },
+  );
 });
 
 describe("rows stored before subgate checked store times", () => {
@@ -114,15 +159,31 @@ describe("rows stored before subgate checked store times", () => {
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ last_event_at: null, expires_at: null, status: "active" });
     expect((await app.api.get(`/v1/apps/${app.appId}/subscriptions`)).status).toBe(200);
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_pinned", app_user_id: "u" })).status).toBe(200);
+    expect(
+      (
+        await app.api.post(`/v1/apps/${app.appId}/subscriptions`, {
+          store: "stripe",
+          store_subscription_id: "sub_pinned",
+          app_user_id: "u",
+        })
+      ).status,
+    ).toBe(200);
 
     // A real cancellation now is not taken for older than year 10000.
-    const cancel = subscriptionEvent({ subscriptionId: "sub_pinned", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+    const cancel = subscriptionEvent({
+      subscriptionId: "sub_pinned",
+      cancelAtPeriodEnd: true,
+      previousAttributes: { cancel_at_period_end: false },
+    });
     expect((await sendStripeEvent(gateway, app.stripeUrl, cancel)).status).toBe(200);
-    const after = await eventually(async () => {
-      const answer = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
-      return answer.body.status === "canceled" ? answer.body : undefined;
-    }, 15_000, "the cancellation applied");
+    const after = await eventually(
+      async () => {
+        const answer = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
+        return answer.body.status === "canceled" ? answer.body : undefined;
+      },
+      15_000,
+      "the cancellation applied",
+    );
     expect(after).toMatchObject({ status: "canceled", last_event_type: "CANCELLATION", auto_renew: false });
   });
 
@@ -131,7 +192,11 @@ describe("rows stored before subgate checked store times", () => {
     const app = await createStripeApp(gateway);
     const good = subscriptionEvent({ subscriptionId: "sub_old_rows", type: "customer.subscription.created", created: now() - 60 });
     expect((await sendStripeEvent(gateway, app.stripeUrl, good)).status).toBe(200);
-    await eventually(async () => (await gateway.db.notification.findFirst({ where: { appId: app.appId, state: "untracked" } })) ?? undefined, 15_000, "untracked");
+    await eventually(
+      async () => (await gateway.db.notification.findFirst({ where: { appId: app.appId, state: "untracked" } })) ?? undefined,
+      15_000,
+      "untracked",
+    );
     // An untracked row as an earlier subgate saved it: its normalization names year 10000.
     const id = newId("notification");
     await gateway.db.notification.create({

@@ -108,8 +108,14 @@ describe("warnings", () => {
     await worker.waitForLog("worker started");
     const app = await createStripeApp(server);
     expect((await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: "http://127.0.0.1:9/hooks" })).status).toBe(201);
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_blocked" })).status).toBe(201);
-    const event = subscriptionEvent({ subscriptionId: "sub_blocked", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+    expect(
+      (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: "sub_blocked" })).status,
+    ).toBe(201);
+    const event = subscriptionEvent({
+      subscriptionId: "sub_blocked",
+      cancelAtPeriodEnd: true,
+      previousAttributes: { cancel_at_period_end: false },
+    });
     expect((await sendStripeEvent(server, app.stripeUrl, event)).status).toBe(200);
     const blocked = await worker.waitForLog("webhook blocked: the endpoint's address is private; will retry");
     expect(blocked.level).toBe(WARN);

@@ -1,13 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalStripeApi, WebhookReceiver } from "@subgate/testing";
-import {
-  FEB_1,
-  JAN_1,
-  stripeEvent,
-  subscriptionObject,
-  SUBSCRIPTION_ID,
-  refundEvent,
-} from "@subgate/testing/stripe-objects";
+import { FEB_1, JAN_1, stripeEvent, subscriptionObject, SUBSCRIPTION_ID, refundEvent } from "@subgate/testing/stripe-objects";
 import type { Gateway } from "../src/gateway.ts";
 import { createTestEnvironment, createTrackedStripeApp, type TestEnvironment } from "./harness.ts";
 
@@ -43,23 +36,32 @@ describe("notifications that carry no state neither change it nor make an older 
     receiver.received.length = 0;
     const app = await newApp();
     await app.send(
-      stripeEvent({ shape: "legacy", id: "evt_review_created", type: "customer.subscription.created", object: subscriptionObject({ shape: "legacy" }), created: JAN_1 + 60 }),
+      stripeEvent({
+        shape: "legacy",
+        id: "evt_review_created",
+        type: "customer.subscription.created",
+        object: subscriptionObject({ shape: "legacy" }),
+        created: JAN_1 + 60,
+      }),
       1,
     );
     // Stripe dashboard: "cancel immediately" at T, then "refund the last payment" at T + 5 s.
     const canceledAt = FEB_1 + 7_200;
     // The refund is delivered first (Stripe does not deliver in order) ...
-    await app.send(
-      refundEvent("legacy", { id: "evt_review_refund", created: canceledAt + 5 }),
-      2,
-    );
+    await app.send(refundEvent("legacy", { id: "evt_review_refund", created: canceledAt + 5 }), 2);
     // ... and the deletion, 5 s older in store time, arrives after it.
     await app.send(
       stripeEvent({
         shape: "legacy",
         id: "evt_review_deleted",
         type: "customer.subscription.deleted",
-        object: subscriptionObject({ shape: "legacy", status: "canceled", canceledAt, endedAt: canceledAt, cancellationReason: "cancellation_requested" }),
+        object: subscriptionObject({
+          shape: "legacy",
+          status: "canceled",
+          canceledAt,
+          endedAt: canceledAt,
+          cancellationReason: "cancellation_requested",
+        }),
         created: canceledAt,
       }),
       3,

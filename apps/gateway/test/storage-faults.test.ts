@@ -5,7 +5,15 @@ import { quoteIdentifier } from "@subgate/db";
 import { eventually, PostgresFaultProxy, signStripePayload, subscriptionEvent, TEST_SERVER_URL } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../src/gateway.ts";
-import { ADMIN_TOKEN, STRIPE_SECRET, apiClient, createStripeApp, createTestEnvironment, postToIngress, type TestEnvironment } from "./harness.ts";
+import {
+  ADMIN_TOKEN,
+  STRIPE_SECRET,
+  apiClient,
+  createStripeApp,
+  createTestEnvironment,
+  postToIngress,
+  type TestEnvironment,
+} from "./harness.ts";
 
 /*
  * Every state in which PostgreSQL cannot take a write: the store must get 503 with Retry-After (and
@@ -41,7 +49,9 @@ beforeAll(async () => {
   await sql(`CREATE ROLE ${quoteIdentifier(role)} LOGIN`);
   const owner = new pg.Client({ connectionString: env.database.url });
   await owner.connect();
-  await owner.query(`GRANT ALL ON SCHEMA public TO ${quoteIdentifier(role)}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${quoteIdentifier(role)}`);
+  await owner.query(
+    `GRANT ALL ON SCHEMA public TO ${quoteIdentifier(role)}; GRANT ALL ON ALL TABLES IN SCHEMA public TO ${quoteIdentifier(role)}`,
+  );
   await owner.end();
   proxy = await new PostgresFaultProxy().start();
   const url = new URL(proxy.url(env.database.url));
@@ -63,7 +73,10 @@ async function gatewayRows(storeNotificationId: string): Promise<number> {
   const client = new pg.Client({ connectionString: env.database.url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ count: number }>("SELECT count(*)::int AS count FROM notifications WHERE store_notification_id = $1", [storeNotificationId]);
+    const { rows } = await client.query<{ count: number }>(
+      "SELECT count(*)::int AS count FROM notifications WHERE store_notification_id = $1",
+      [storeNotificationId],
+    );
     return rows[0]?.count ?? 0;
   } finally {
     await client.end();
@@ -130,46 +143,60 @@ function unavailable(answer: { status: number; body: any; requestId: string | nu
 }
 
 describe("PostgreSQL unable to take a write", () => {
-  it.each(FAULTS.map((fault) => [fault.what, fault] as const))("%s: ingress and API answer 503 with Retry-After, /readyz fails, and once it is back the notification is stored", async (what, fault) => {
-    const event = subscriptionEvent({ subscriptionId: `sub_fault_${randomBytes(3).toString("hex")}` });
-    const body = JSON.stringify(event);
-    const post = () => postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
+  it.each(FAULTS.map((fault) => [fault.what, fault] as const))(
+    "%s: ingress and API answer 503 with Retry-After, /readyz fails, and once it is back the notification is stored",
+    async (what, fault) => {
+      const event = subscriptionEvent({ subscriptionId: `sub_fault_${randomBytes(3).toString("hex")}` });
+      const body = JSON.stringify(event);
+      const post = () => postToIngress(gateway, app.stripeUrl, body, { "stripe-signature": signStripePayload(body, STRIPE_SECRET) });
 
-    await fault.break();
-    try {
-      const ingress = await post();
-      unavailable(ingress, what);
-      const raw = await fetch(`${gateway.url}${new URL(app.stripeUrl).pathname}`, { method: "POST", body, headers: { "stripe-signature": signStripePayload(body, STRIPE_SECRET) } });
-      expect(Number(raw.headers.get("retry-after"))).toBeGreaterThan(0);
-      unavailable(await app.api.patch(`/v1/apps/${app.appId}`, { name: "renamed while down" }), what);
-      const ready = await fetch(`${gateway.url}/readyz`);
-      expect(ready.status, what).toBe(503);
-      const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
-      expect(checks.postgres, what).toMatch(/^unavailable: /);
-      expect(checks.redis).toBe("ok");
-      expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
-    } finally {
-      await fault.mend();
-    }
+      await fault.break();
+      try {
+        const ingress = await post();
+        unavailable(ingress, what);
+        const raw = await fetch(`${gateway.url}${new URL(app.stripeUrl).pathname}`, {
+          method: "POST",
+          body,
+          headers: { "stripe-signature": signStripePayload(body, STRIPE_SECRET) },
+        });
+        expect(Number(raw.headers.get("retry-after"))).toBeGreaterThan(0);
+        unavailable(await app.api.patch(`/v1/apps/${app.appId}`, { name: "renamed while down" }), what);
+        const ready = await fetch(`${gateway.url}/readyz`);
+        expect(ready.status, what).toBe(503);
+        const checks = ((await ready.json()) as { checks: Record<string, string> }).checks;
+        expect(checks.postgres, what).toMatch(/^unavailable: /);
+        expect(checks.redis).toBe("ok");
+        expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+      } finally {
+        await fault.mend();
+      }
 
-    // Back: the store's retries are stored, once. (A connection ended while mending may still fail
-    // the first one with 503, as in production; the store retries.)
-    const stored = await eventually(async () => {
-      const answer = await post();
-      if (answer.status === 503) return undefined;
-      return answer;
-    }, 10_000, `${what}: a 2xx once PostgreSQL is back`);
-    expect(stored.status, JSON.stringify(stored.body)).toBe(200);
-    expect(stored.body.status).toBe("stored");
-    expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
-    expect(await gatewayRows(String(event.id))).toBe(1);
-  });
+      // Back: the store's retries are stored, once. (A connection ended while mending may still fail
+      // the first one with 503, as in production; the store retries.)
+      const stored = await eventually(
+        async () => {
+          const answer = await post();
+          if (answer.status === 503) return undefined;
+          return answer;
+        },
+        10_000,
+        `${what}: a 2xx once PostgreSQL is back`,
+      );
+      expect(stored.status, JSON.stringify(stored.body)).toBe(200);
+      expect(stored.body.status).toBe("stored");
+      expect((await fetch(`${gateway.url}/readyz`)).status).toBe(200);
+      expect(await gatewayRows(String(event.id))).toBe(1);
+    },
+  );
 
   it("answers 503 at every store's ingress URL, the admin's app lookup 503, and a token that cannot be one 404 (no lookup needed)", async () => {
     await proxy.down();
     try {
       for (const segment of ["apple", "google", "stripe"]) {
-        unavailable(await postToIngress(gateway, `http://subgate.test/ingress/${segment}/${randomBytes(32).toString("base64url")}`, "{}"), segment);
+        unavailable(
+          await postToIngress(gateway, `http://subgate.test/ingress/${segment}/${randomBytes(32).toString("base64url")}`, "{}"),
+          segment,
+        );
       }
       // Admin token requests need no database for authentication: the app lookup is what fails.
       const answer = await apiClient(gateway.url as string, ADMIN_TOKEN).get(`/v1/apps/${app.appId}`);

@@ -34,15 +34,29 @@ describe("tracking a subscription with notifications stored while it was untrack
     const now = Math.floor(Date.now() / 1000);
     const events = [
       subscriptionEvent({ subscriptionId: "sub_order", type: "customer.subscription.created", created: now - 300, status: "active" }),
-      subscriptionEvent({ subscriptionId: "sub_order", created: now - 200, cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } }),
-      subscriptionEvent({ subscriptionId: "sub_order", created: now - 100, cancelAtPeriodEnd: false, previousAttributes: { cancel_at_period_end: true } }),
+      subscriptionEvent({
+        subscriptionId: "sub_order",
+        created: now - 200,
+        cancelAtPeriodEnd: true,
+        previousAttributes: { cancel_at_period_end: false },
+      }),
+      subscriptionEvent({
+        subscriptionId: "sub_order",
+        created: now - 100,
+        cancelAtPeriodEnd: false,
+        previousAttributes: { cancel_at_period_end: true },
+      }),
     ];
     // Received newest first.
     for (const event of [...events].reverse()) expect((await sendStripeEvent(server, app.stripeUrl, event)).status).toBe(200);
-    await eventually(async () => {
-      const rows = await server.db.notification.findMany({ where: { appId: app.appId } });
-      return rows.length === 3 && rows.every((row) => row.state === "untracked");
-    }, 15_000, "the three notifications untracked");
+    await eventually(
+      async () => {
+        const rows = await server.db.notification.findMany({ where: { appId: app.appId } });
+        return rows.length === 3 && rows.every((row) => row.state === "untracked");
+      },
+      15_000,
+      "the three notifications untracked",
+    );
     // No worker from here on: what tracking queues stays in the queue, in its order.
     await worker.close();
 

@@ -46,9 +46,18 @@ afterAll(async () => {
 });
 
 async function appTracking(subscriptionId: string) {
-  const created = await apiClient(gateway.url as string, ADMIN_TOKEN).post("/v1/apps", { name: "Unexpected", stripe: { webhook_secrets: [STRIPE_SECRET], api_key: API_KEY } });
-  const app = { appId: created.body.id as string, stripeUrl: created.body.ingress.stripe.url as string, api: apiClient(gateway.url as string, created.body.api_key as string) };
-  expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status).toBe(201);
+  const created = await apiClient(gateway.url as string, ADMIN_TOKEN).post("/v1/apps", {
+    name: "Unexpected",
+    stripe: { webhook_secrets: [STRIPE_SECRET], api_key: API_KEY },
+  });
+  const app = {
+    appId: created.body.id as string,
+    stripeUrl: created.body.ingress.stripe.url as string,
+    api: apiClient(gateway.url as string, created.body.api_key as string),
+  };
+  expect(
+    (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: subscriptionId })).status,
+  ).toBe(201);
   return app;
 }
 
@@ -56,20 +65,32 @@ describe("an unexpected error while a notification is recorded", () => {
   it("is retried with its text in last_error, then fails the notification at the 8th", async () => {
     await admin.query("INSERT INTO poisoned VALUES ('sub_always_poisoned', 1000, 'always_counter')");
     const app = await appTracking("sub_always_poisoned");
-    const event = subscriptionEvent({ subscriptionId: "sub_always_poisoned", cancelAtPeriodEnd: true, previousAttributes: { cancel_at_period_end: false } });
+    const event = subscriptionEvent({
+      subscriptionId: "sub_always_poisoned",
+      cancelAtPeriodEnd: true,
+      previousAttributes: { cancel_at_period_end: false },
+    });
     const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
     expect(answer.status).toBe(200);
 
-    const waiting = await eventually(async () => {
-      const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
-      return row.state === "pending" && row.lastError ? row : undefined;
-    }, 15_000, "a retry waiting with its reason");
+    const waiting = await eventually(
+      async () => {
+        const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
+        return row.state === "pending" && row.lastError ? row : undefined;
+      },
+      15_000,
+      "a retry waiting with its reason",
+    );
     expect(waiting.lastError).toMatch(/^unexpected error \(\d of 8\): PostgreSQL error P0001: poisoned by the test$/);
 
-    const failed = await eventually(async () => {
-      const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
-      return row.state === "failed" ? row : undefined;
-    }, 30_000, "failed at the 8th");
+    const failed = await eventually(
+      async () => {
+        const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
+        return row.state === "failed" ? row : undefined;
+      },
+      30_000,
+      "failed at the 8th",
+    );
     expect(failed).toMatchObject({ unexpectedErrors: 8, attempts: 8, nextAttemptAt: null });
     expect(failed.lastError).toBe("unexpected error (8 of 8, the last): PostgreSQL error P0001: poisoned by the test");
     expect(await gateway.db.event.count({ where: { notificationId: failed.id } })).toBe(0);
@@ -81,10 +102,14 @@ describe("an unexpected error while a notification is recorded", () => {
     stripeApi.failuresLeft = 9; // nine attempts spent waiting for the API, more than the limit
     const answer = await sendStripeEvent(gateway, app.stripeUrl, refundEvent("legacy"));
     expect(answer.status).toBe(200);
-    const done = await eventually(async () => {
-      const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
-      return row.state === "pending" ? undefined : row;
-    }, 30_000, "the refund processed");
+    const done = await eventually(
+      async () => {
+        const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: answer.body.notification_id } });
+        return row.state === "pending" ? undefined : row;
+      },
+      30_000,
+      "the refund processed",
+    );
     expect(done).toMatchObject({ state: "processed", unexpectedErrors: 1, lastError: null });
     expect(done.attempts).toBe(11);
   });

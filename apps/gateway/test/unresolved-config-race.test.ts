@@ -61,7 +61,9 @@ describe("a Stripe API key added while a refund is being normalized without it",
   it("the refund is not left unresolved for good", async () => {
     const app = await createStripeApp(gateway);
     expect((await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url })).status).toBe(201);
-    expect((await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: SUBSCRIPTION_ID })).status).toBe(201);
+    expect(
+      (await app.api.post(`/v1/apps/${app.appId}/subscriptions`, { store: "stripe", store_subscription_id: SUBSCRIPTION_ID })).status,
+    ).toBe(201);
 
     const refund = refundEvent("legacy");
     expect((await sendStripeEvent(gateway, app.stripeUrl, refund)).status).toBe(200);
@@ -73,10 +75,14 @@ describe("a Stripe API key added while a refund is being normalized without it",
     release();
 
     // The key is there; the refund must end up processed and produce its CANCELLATION.
-    const row = await eventually(async () => {
-      const found = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
-      return found && found.state !== "pending" ? found : undefined;
-    }, 10_000, "the refund leaving pending");
+    const row = await eventually(
+      async () => {
+        const found = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
+        return found && found.state !== "pending" ? found : undefined;
+      },
+      10_000,
+      "the refund leaving pending",
+    );
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // sweeps run every 300 ms here
     const after = await gateway.db.notification.findUniqueOrThrow({ where: { id: row.id } });
     expect({ state: after.state, lastError: after.lastError }).toEqual({ state: "processed", lastError: null });

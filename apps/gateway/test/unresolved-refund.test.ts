@@ -38,10 +38,14 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
     const refund = refundEvent("legacy");
     expect((await sendStripeEvent(gateway, app.stripeUrl, refund)).status).toBe(200);
 
-    const unresolved = await eventually(async () => {
-      const row = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
-      return row?.state === "unresolved" ? row : undefined;
-    }, 15_000, "the refund marked unresolved");
+    const unresolved = await eventually(
+      async () => {
+        const row = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
+        return row?.state === "unresolved" ? row : undefined;
+      },
+      15_000,
+      "the refund marked unresolved",
+    );
     expect(unresolved.lastError).toMatch(/no Stripe API key/);
     expect(stripeApi.requests).toHaveLength(0);
     expect(await gateway.db.event.count({ where: { appId: app.appId } })).toBe(0);
@@ -52,10 +56,14 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
     expect(patched.status).toBe(200);
     expect(patched.body.stores.stripe).toMatchObject({ api_key_set: true, webhook_secrets_count: 1 });
 
-    const waiting = await eventually(async () => {
-      const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: unresolved.id } });
-      return row.state === "pending" && row.nextAttemptAt !== null ? row : undefined;
-    }, 15_000, "the reopened refund waiting for its next attempt");
+    const waiting = await eventually(
+      async () => {
+        const row = await gateway.db.notification.findUniqueOrThrow({ where: { id: unresolved.id } });
+        return row.state === "pending" && row.nextAttemptAt !== null ? row : undefined;
+      },
+      15_000,
+      "the reopened refund waiting for its next attempt",
+    );
     expect(waiting.lastError).toMatch(/Stripe API unavailable/);
     expect(waiting.nextAttemptAt?.getTime()).toBeGreaterThan(waiting.receivedAt.getTime());
 
@@ -84,10 +92,14 @@ describe("a refund that arrives before the app has a Stripe API key", () => {
     const app = await createStripeApp(gateway);
     const refund = refundEvent("legacy", { id: "evt_1QmZzK2Hq2Lk9TbVotherStore" });
     expect((await sendStripeEvent(gateway, app.stripeUrl, refund, STRIPE_SECRET)).status).toBe(200);
-    const row = await eventually(async () => {
-      const found = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
-      return found?.state === "unresolved" ? found : undefined;
-    }, 15_000, "the refund marked unresolved");
+    const row = await eventually(
+      async () => {
+        const found = await gateway.db.notification.findFirst({ where: { appId: app.appId } });
+        return found?.state === "unresolved" ? found : undefined;
+      },
+      15_000,
+      "the refund marked unresolved",
+    );
 
     const patched = await app.api.patch(`/v1/apps/${app.appId}`, { apple: { bundle_id: "com.example.app" } });
     expect(patched.status).toBe(200);

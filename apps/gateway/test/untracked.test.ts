@@ -5,13 +5,17 @@ import { createStripeApp, sendStripeEvent, useGatewayWithReceiver } from "./harn
 describe("notifications for an untracked subscription", () => {
   const context = useGatewayWithReceiver();
 
-
   it("are acknowledged and stored without events; tracking later applies them in store order", async () => {
     const { gateway, receiver } = context;
     const app = await createStripeApp(gateway);
     await app.api.post(`/v1/apps/${app.appId}/webhooks`, { url: receiver.url });
     const now = Math.floor(Date.now() / 1000);
-    const created = subscriptionEvent({ subscriptionId: "sub_later", type: "customer.subscription.created", created: now - 60, status: "active" });
+    const created = subscriptionEvent({
+      subscriptionId: "sub_later",
+      type: "customer.subscription.created",
+      created: now - 60,
+      status: "active",
+    });
     const canceled = subscriptionEvent({
       subscriptionId: "sub_later",
       created: now - 30,
@@ -23,10 +27,14 @@ describe("notifications for an untracked subscription", () => {
       const answer = await sendStripeEvent(gateway, app.stripeUrl, event);
       expect(answer.status).toBe(200);
     }
-    const rows = await eventually(async () => {
-      const found = await gateway.db.notification.findMany({ where: { appId: app.appId } });
-      return found.every((row) => row.state === "untracked") && found.length === 2 ? found : undefined;
-    }, 15_000, "both notifications marked untracked");
+    const rows = await eventually(
+      async () => {
+        const found = await gateway.db.notification.findMany({ where: { appId: app.appId } });
+        return found.every((row) => row.state === "untracked") && found.length === 2 ? found : undefined;
+      },
+      15_000,
+      "both notifications marked untracked",
+    );
     expect(rows.map((row) => row.subscriptionKey)).toEqual(["sub_later", "sub_later"]);
     expect(await gateway.db.event.count({ where: { appId: app.appId } })).toBe(0);
     const status = await app.api.get(`/v1/apps/${app.appId}/notification-status`);

@@ -79,7 +79,10 @@ export function appsRouter(options: ApiOptions): Router {
     });
     if (reopened.length > 0) {
       const unqueued = await options.producer.enqueueNotifications(reopened.map(({ id }) => id));
-      options.logger.info({ app_id: appId, reopened: reopened.length, unqueued }, "store configuration changed: unresolved notifications reopened");
+      options.logger.info(
+        { app_id: appId, reopened: reopened.length, unqueued },
+        "store configuration changed: unresolved notifications reopened",
+      );
     }
     res.json(await appView(db, options, appId));
   });

@@ -52,9 +52,7 @@ export function notificationsRouter(options: ApiOptions): Router {
         appId,
         ...(query.state ? { state: query.state } : {}),
         ...(query.store ? { store: query.store } : {}),
-        ...(after
-          ? { OR: [{ receivedAt: { lt: after.receivedAt } }, { receivedAt: after.receivedAt, id: { lt: after.id } }] }
-          : {}),
+        ...(after ? { OR: [{ receivedAt: { lt: after.receivedAt } }, { receivedAt: after.receivedAt, id: { lt: after.id } }] } : {}),
       },
       orderBy: [{ receivedAt: "desc" }, { id: "desc" }],
       take: query.limit + 1,

@@ -27,7 +27,10 @@ export function statusRouter(options: ApiOptions): Router {
 
     const entries = [...pairs]
       .map((pair) => pair.split("/") as [Store, Environment])
-      .sort(([storeA, envA], [storeB, envB]) => STORES.indexOf(storeA) - STORES.indexOf(storeB) || ENVIRONMENTS.indexOf(envA) - ENVIRONMENTS.indexOf(envB))
+      .sort(
+        ([storeA, envA], [storeB, envB]) =>
+          STORES.indexOf(storeA) - STORES.indexOf(storeB) || ENVIRONMENTS.indexOf(envA) - ENVIRONMENTS.indexOf(envB),
+      )
       .map(([store, environment]) => {
         const status = statuses.find((row) => row.store === store && row.environment === environment);
         const refusal = refusals.find((row) => row.store === store);

@@ -17,7 +17,10 @@ const googleInput = z.strictObject({
   pubsub_service_account_email: z.email().nullable().optional(),
 });
 const stripeInput = z.strictObject({
-  webhook_secrets: z.array(z.string().regex(/^whsec_\S+$/, "must be a Stripe endpoint secret (whsec_...)")).min(1).max(10),
+  webhook_secrets: z
+    .array(z.string().regex(/^whsec_\S+$/, "must be a Stripe endpoint secret (whsec_...)"))
+    .min(1)
+    .max(10),
   api_key: z
     .string()
     .regex(/^(rk|sk)_(test|live)_\S+$/, "must be a Stripe secret or restricted key (rk_... or sk_...)")

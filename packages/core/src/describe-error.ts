@@ -14,7 +14,10 @@ export function describeError(error: unknown): string {
     const original = findOriginalMessage(error);
     return `PostgreSQL error ${code}${original ? `: ${original}` : ""}`.slice(0, MAX_LENGTH);
   }
-  const lines = error.message.trim().split("\n").filter((line) => line.trim() !== "");
+  const lines = error.message
+    .trim()
+    .split("\n")
+    .filter((line) => line.trim() !== "");
   const text = error.name === "PrismaClientValidationError" ? (lines.at(-1) ?? error.message) : error.message;
   return text.trim().slice(0, MAX_LENGTH);
 }

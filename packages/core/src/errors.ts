@@ -144,7 +144,17 @@ const ADAPTER_KINDS_UNAVAILABLE = new Set([
   "TlsConnectionError",
 ]);
 
-const ERRNO_UNAVAILABLE = new Set(["ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EPIPE", "EHOSTUNREACH", "ENETUNREACH"]);
+const ERRNO_UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /** What pg and ioredis throw without a code when a connection is lost or cannot be had. */
 const UNAVAILABLE_TEXT =

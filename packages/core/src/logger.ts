@@ -31,7 +31,12 @@ function requestIdMixin(): Record<string, string> {
 
 /** JSON lines to stdout, or to `destination` (tests read what would have been printed). */
 export function createLogger(options: LoggerOptions = {}, destination?: DestinationStream): Logger {
-  const settings: LoggerOptions = { level: "info", redact: { paths: REDACTED_PATHS, censor: "[redacted]" }, mixin: requestIdMixin, ...options };
+  const settings: LoggerOptions = {
+    level: "info",
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    mixin: requestIdMixin,
+    ...options,
+  };
   return destination ? pino(settings, destination) : pino(settings);
 }
 

@@ -75,7 +75,13 @@ describe("a key ring", () => {
 
   it("still refuses a value whose ciphertext was tampered with, under a known key id", () => {
     const ring = SecretBox.fromString(`${B},${A}`);
-    const [version, keyId, iv, tag, ciphertext] = SecretBox.fromString(A).seal("whsec_x").split(".") as [string, string, string, string, string];
+    const [version, keyId, iv, tag, ciphertext] = SecretBox.fromString(A).seal("whsec_x").split(".") as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const flipped = Buffer.from(ciphertext, "base64url");
     flipped[0] = (flipped[0] as number) ^ 1;
     const error = thrown(() => ring.open([version, keyId, iv, tag, flipped.toString("base64url")].join(".")));

@@ -12,6 +12,4 @@ if (existsSync(envFile)) process.loadEnvFile(envFile);
 const url = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/subgate";
 const { created } = await ensureDatabase(url);
 const { applied } = await applyMigrations(url);
-console.log(
-  `${created ? "created the database; " : ""}${applied.length ? `applied ${applied.join(", ")}` : "no pending migrations"}`,
-);
+console.log(`${created ? "created the database; " : ""}${applied.length ? `applied ${applied.join(", ")}` : "no pending migrations"}`);

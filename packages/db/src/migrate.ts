@@ -33,7 +33,10 @@ export interface Migration {
 
 export async function readMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => {
       const sql = await readFile(join(dir, name, "migration.sql"), "utf8");
@@ -66,9 +69,7 @@ export async function applyMigrations(url: string, dir = MIGRATIONS_DIR): Promis
     );
     const failed = rows.find((row) => row.finished_at === null && row.rolled_back_at === null);
     if (failed) {
-      throw new Error(
-        `migration ${failed.migration_name} failed earlier; resolve it (prisma migrate resolve) before applying more`,
-      );
+      throw new Error(`migration ${failed.migration_name} failed earlier; resolve it (prisma migrate resolve) before applying more`);
     }
     const done = new Map(rows.filter((row) => row.rolled_back_at === null).map((row) => [row.migration_name, row]));
     for (const migration of migrations) {

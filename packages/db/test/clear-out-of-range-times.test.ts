@@ -18,7 +18,8 @@ beforeAll(async () => {
   // Every migration before the repair, as a database of the earlier subgate had them.
   dir = await mkdtemp(join(tmpdir(), "subgate-repair-"));
   for (const migration of await readdir(MIGRATIONS_DIR)) {
-    if (migration < REPAIR && !migration.endsWith(".toml")) await cp(join(MIGRATIONS_DIR, migration), join(dir, migration), { recursive: true });
+    if (migration < REPAIR && !migration.endsWith(".toml"))
+      await cp(join(MIGRATIONS_DIR, migration), join(dir, migration), { recursive: true });
   }
   await applyMigrations(urlFor(name), dir);
   client = new pg.Client({ connectionString: urlFor(name) });

@@ -63,7 +63,6 @@ describe("ensureDatabase", () => {
     expect(results.filter((result) => result.status === "fulfilled" && result.value.created)).toHaveLength(1);
   });
 
-
   it("accepts a Unix-socket DATABASE_URL that pg (and Prisma's adapter) accept", async () => {
     const name = newDatabaseName();
     created.push(name);

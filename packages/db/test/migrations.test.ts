@@ -49,7 +49,10 @@ async function withServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> 
 /** The migration folders and their checksums, read here rather than through the runner under test. */
 async function migrationFolders(): Promise<{ name: string; checksum: string }[]> {
   const entries = await readdir(MIGRATIONS_DIR, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  const names = entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
   return Promise.all(
     names.map(async (name) => ({
       name,
@@ -68,9 +71,7 @@ let schema: DbShape;
 
 beforeAll(async () => {
   await withServer(async (client) => {
-    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [
-      `${PREFIX}%`,
-    ]);
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${PREFIX}%`]);
     const cutoff = Date.now() / 1000 - ABANDONED_AFTER_SECONDS;
     for (const { datname } of rows) {
       const started = Number(datname.slice(PREFIX.length).split("_")[0]);
@@ -189,8 +190,6 @@ describe("the comparison itself", () => {
     if (!firstModel) throw new Error("schema.prisma has no model");
     const edited = text.replace(firstModel[0], `${firstModel[0]}\n  addedWithoutMigration String? @map("added_without_migration")`);
     const diff = diffShapes(catalog, shapeFromDatamodel(getDatamodel(edited), edited), LABELS);
-    expect(diff).toEqual([
-      expect.stringMatching(/^table "[^"]+" column "added_without_migration" is only in schema\.prisma: /),
-    ]);
+    expect(diff).toEqual([expect.stringMatching(/^table "[^"]+" column "added_without_migration" is only in schema\.prisma: /)]);
   });
 });

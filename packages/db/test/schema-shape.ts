@@ -584,10 +584,7 @@ export function shapeFromDatamodel(datamodel: DmmfDatamodel, schemaText?: string
       }
       if (field.kind === "object") continue;
       const column = columnOf(field);
-      const baseType =
-        field.kind === "enum"
-          ? quoteIdent(enumsByName.get(field.type)?.dbName ?? field.type)
-          : nativeOrScalarType(field);
+      const baseType = field.kind === "enum" ? quoteIdent(enumsByName.get(field.type)?.dbName ?? field.type) : nativeOrScalarType(field);
       table.columns[column] = {
         type: field.isList ? `${baseType}[]` : baseType,
         // Prisma creates scalar lists as nullable arrays, whatever the DMMF says of isRequired.
@@ -680,12 +677,7 @@ export function diffShapes(left: DbShape, right: DbShape, labels: [string, strin
   const out: string[] = [];
   const show = (value: unknown): string => JSON.stringify(value);
 
-  const keyed = <T>(
-    what: string,
-    a: Record<string, T>,
-    b: Record<string, T>,
-    compare: (prefix: string, x: T, y: T) => void,
-  ): void => {
+  const keyed = <T>(what: string, a: Record<string, T>, b: Record<string, T>, compare: (prefix: string, x: T, y: T) => void): void => {
     for (const key of sortedUnion(a, b)) {
       const x = a[key];
       const y = b[key];

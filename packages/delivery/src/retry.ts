@@ -64,7 +64,7 @@ const ENTRY_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
  */
 export function parseRetrySchedule(text: string): number[] {
   if (text.trim() === "") {
-    throw new Error("invalid retry schedule: it is empty; expected e.g. \"5s,5m,30m,2h\"");
+    throw new Error('invalid retry schedule: it is empty; expected e.g. "5s,5m,30m,2h"');
   }
   return text.split(",").map((rawEntry, index) => {
     const entry = rawEntry.trim();
@@ -74,9 +74,7 @@ export function parseRetrySchedule(text: string): number[] {
     const unitMs = UNIT_MS[unit];
     const ms = amount === undefined || unitMs === undefined ? Number.NaN : Math.round(Number(amount) * unitMs);
     if (!Number.isSafeInteger(ms)) {
-      throw new Error(
-        `invalid retry schedule "${text}": entry ${index + 1} ("${entry}") is not a duration like 500ms, 5s, 5m or 2h`,
-      );
+      throw new Error(`invalid retry schedule "${text}": entry ${index + 1} ("${entry}") is not a duration like 500ms, 5s, 5m or 2h`);
     }
     return ms;
   });

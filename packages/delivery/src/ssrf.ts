@@ -54,8 +54,7 @@ function isForbiddenV6(address: IPv6): boolean {
 
   const parts = address.parts;
   const partAt = (index: number): number => parts[index] ?? 0;
-  const v4From = (high: number, low: number): IPv4 =>
-    new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  const v4From = (high: number, low: number): IPv4 => new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 
   if (address.match(NAT64_WELL_KNOWN)) {
     return isForbiddenV4(v4From(partAt(6), partAt(7)));
@@ -66,10 +65,7 @@ function isForbiddenV6(address: IPv6): boolean {
       return isForbiddenV4(v4From(partAt(1), partAt(2)));
     case "teredo":
       // 2001:0:SSSS:SSSS:flags:port:CCCC:CCCC; server address in clear, client address inverted.
-      return (
-        isForbiddenV4(v4From(partAt(2), partAt(3))) ||
-        isForbiddenV4(v4From(partAt(6) ^ 0xffff, partAt(7) ^ 0xffff))
-      );
+      return isForbiddenV4(v4From(partAt(2), partAt(3))) || isForbiddenV4(v4From(partAt(6) ^ 0xffff, partAt(7) ^ 0xffff));
     case "unicast":
       return !address.match(GLOBAL_UNICAST_V6);
     default:

@@ -123,14 +123,24 @@ describe("WebhookSender.send", () => {
 
   it("truncates without splitting a UTF-8 character", async () => {
     const server = await startServer((_req, res) => res.writeHead(400).end("é".repeat(100))); // 2 bytes each
-    const result = await makeSender({ maxResponseBytes: 11 }).send({ url: server.url, msgId: "msg_4", body, secrets: [generateWebhookSecret()] });
+    const result = await makeSender({ maxResponseBytes: 11 }).send({
+      url: server.url,
+      msgId: "msg_4",
+      body,
+      secrets: [generateWebhookSecret()],
+    });
     expect(result.statusCode).toBe(400);
     expect(result.responseBody).toBe("é".repeat(5));
   });
 
   it("keeps no body when maxResponseBytes is 0", async () => {
     const server = await startServer((_req, res) => res.writeHead(200).end("ignored"));
-    const result = await makeSender({ maxResponseBytes: 0 }).send({ url: server.url, msgId: "msg_5", body, secrets: [generateWebhookSecret()] });
+    const result = await makeSender({ maxResponseBytes: 0 }).send({
+      url: server.url,
+      msgId: "msg_5",
+      body,
+      secrets: [generateWebhookSecret()],
+    });
     expect(result).toMatchObject({ ok: true, statusCode: 200, responseBody: "" });
   });
 
@@ -190,7 +200,12 @@ describe("WebhookSender.send", () => {
   it("blocks a loopback IP literal without connecting unless private targets are allowed", async () => {
     const server = await startServer((_req, res) => res.writeHead(200).end());
 
-    const result = await makeSender({ allowPrivateTargets: false }).send({ url: server.url, msgId: "msg_10", body, secrets: [generateWebhookSecret()] });
+    const result = await makeSender({ allowPrivateTargets: false }).send({
+      url: server.url,
+      msgId: "msg_10",
+      body,
+      secrets: [generateWebhookSecret()],
+    });
 
     expect(result.ok).toBe(false);
     expect(result.statusCode).toBeNull();
@@ -203,7 +218,12 @@ describe("WebhookSender.send", () => {
     const server = await startServer((_req, res) => res.writeHead(200).end());
     const url = server.url.replace("127.0.0.1", "localhost");
 
-    const result = await makeSender({ allowPrivateTargets: false }).send({ url, msgId: "msg_11", body, secrets: [generateWebhookSecret()] });
+    const result = await makeSender({ allowPrivateTargets: false }).send({
+      url,
+      msgId: "msg_11",
+      body,
+      secrets: [generateWebhookSecret()],
+    });
 
     expect(result.error).toBe("blocked: resolves to a private address");
     expect(result.blocked).toBe(true);

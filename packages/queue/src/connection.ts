@@ -35,7 +35,8 @@ export function watchRedis(redis: Redis, logger: Logger | undefined, role: strin
   redis.on("error", (error: Error) => {
     const first = lastError === null;
     lastError = error.message || (error as NodeJS.ErrnoException).code || "connection error";
-    if (first) logger?.warn({ connection: role, err: lastError }, "redis is unreachable; retrying until it answers (stored notifications wait)");
+    if (first)
+      logger?.warn({ connection: role, err: lastError }, "redis is unreachable; retrying until it answers (stored notifications wait)");
   });
   redis.on("ready", () => {
     if (lastError !== null) logger?.info({ connection: role }, "redis is reachable again");

@@ -1,10 +1,5 @@
 import { z } from "zod";
-import {
-  CancelReasonSchema,
-  EventTypeSchema,
-  ExpirationReasonSchema,
-  PeriodTypeSchema,
-} from "./enums.ts";
+import { CancelReasonSchema, EventTypeSchema, ExpirationReasonSchema, PeriodTypeSchema } from "./enums.ts";
 import { EventTimeMsSchema, TimeMsSchema } from "./time-windows.ts";
 
 const ms = TimeMsSchema;

@@ -18,14 +18,7 @@
 import { describe, expect, it } from "vitest";
 import type { Normalized } from "../src/adapter.ts";
 import { createStripeAdapter, type StripeConfig } from "../src/index.ts";
-import {
-  FEB_1,
-  MAR_1,
-  SHAPES,
-  invoiceObject,
-  stripeEvent,
-  subscriptionObject,
-} from "@subgate/testing/stripe-objects";
+import { FEB_1, MAR_1, SHAPES, invoiceObject, stripeEvent, subscriptionObject } from "@subgate/testing/stripe-objects";
 import { storedNotification } from "./fixtures/stripe-requests.ts";
 
 const adapter = createStripeAdapter({ apiBaseUrl: "http://127.0.0.1:9" });
@@ -76,7 +69,13 @@ describe.each(SHAPES)("failed renewal with Smart Retries, %s payload shape", (sh
     // Stripe's customer.subscription.updated when retries are exhausted and the setting is "mark as unpaid".
     const subscription = subscriptionObject({ shape, status: "unpaid", periodStart: FEB_1, periodEnd: MAR_1 });
     const result = await normalize(
-      stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "past_due" }, created: FEB_1 + 86_400 * 15 }),
+      stripeEvent({
+        shape,
+        type: "customer.subscription.updated",
+        object: subscription,
+        previous: { status: "past_due" },
+        created: FEB_1 + 86_400 * 15,
+      }),
     );
     expect(result).toMatchObject({ kind: "subscription" });
     expect(result.kind === "subscription" && result.events).toEqual([

@@ -3,14 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { RetryableNormalizationError, type Normalized } from "../src/adapter.ts";
 import { createStripeAdapter, type StripeConfig } from "../src/index.ts";
-import {
-  FEB_1,
-  PRO_MONTHLY,
-  SUBSCRIPTION_ID,
-  chargeObject,
-  invoiceObject,
-  refundEvent,
-} from "@subgate/testing/stripe-objects";
+import { FEB_1, PRO_MONTHLY, SUBSCRIPTION_ID, chargeObject, invoiceObject, refundEvent } from "@subgate/testing/stripe-objects";
 import { storedNotification } from "./fixtures/stripe-requests.ts";
 
 /*
@@ -62,7 +55,6 @@ beforeEach(() => {
 });
 
 const withKey: StripeConfig = { webhookSecrets: ["whsec_unused"], apiKey: API_KEY };
-
 
 function normalize(event: Record<string, unknown>, config: StripeConfig = withKey): Promise<Normalized> {
   return createStripeAdapter({ apiBaseUrl: baseUrl }).normalize(storedNotification(event), config);
@@ -121,9 +113,7 @@ describe("charge.refunded subscription lookup", () => {
       const result = await normalize(refundEvent("legacy"));
 
       expect(result).toEqual(expectedRefund);
-      expect(requests).toEqual([
-        { method: "GET", path: `/v1/invoices/${INVOICE_ID}`, query: {}, authorization: `Bearer ${API_KEY}` },
-      ]);
+      expect(requests).toEqual([{ method: "GET", path: `/v1/invoices/${INVOICE_ID}`, query: {}, authorization: `Bearer ${API_KEY}` }]);
     },
   );
 
@@ -170,7 +160,10 @@ describe("charge.refunded subscription lookup", () => {
   });
 
   it("an invoice that bills no subscription → ignored", async () => {
-    respond = () => ({ status: 200, body: invoiceObject({ shape: "basil", id: INVOICE_ID, billingReason: "manual", subscriptionId: null }) });
+    respond = () => ({
+      status: 200,
+      body: invoiceObject({ shape: "basil", id: INVOICE_ID, billingReason: "manual", subscriptionId: null }),
+    });
     const result = await normalize(refundEvent("legacy"));
     expect(result).toMatchObject({ kind: "ignored", reason: expect.stringMatching(/does not bill a subscription/) });
   });
@@ -221,8 +214,6 @@ describe("charge.refunded subscription lookup", () => {
     await new Promise((resolve) => closed.close(resolve));
 
     const adapter = createStripeAdapter({ apiBaseUrl: `http://127.0.0.1:${port}` });
-    await expect(adapter.normalize(storedNotification(refundEvent("legacy")), withKey)).rejects.toBeInstanceOf(
-      RetryableNormalizationError,
-    );
+    await expect(adapter.normalize(storedNotification(refundEvent("legacy")), withKey)).rejects.toBeInstanceOf(RetryableNormalizationError);
   });
 });

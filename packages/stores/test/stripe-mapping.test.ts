@@ -85,7 +85,13 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     });
 
     it("active → INITIAL_PURCHASE with period_type NORMAL; livemode → production; expanded product", async () => {
-      const subscription = subscriptionObject({ shape, status: "active", livemode: true, expandProduct: true, latestInvoice: FIRST_INVOICE });
+      const subscription = subscriptionObject({
+        shape,
+        status: "active",
+        livemode: true,
+        expandProduct: true,
+        latestInvoice: FIRST_INVOICE,
+      });
       const result = await normalize(
         stripeEvent({ shape, type: "customer.subscription.created", object: subscription, created: CREATED, livemode: true }),
       );
@@ -132,9 +138,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
         stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "incomplete" } }),
       );
       expect(result).toMatchObject({ kind: "subscription", state: { status: "active" } });
-      expect(result.kind === "subscription" && result.events.map((e) => [e.type, e.period_type])).toEqual([
-        ["INITIAL_PURCHASE", "NORMAL"],
-      ]);
+      expect(result.kind === "subscription" && result.events.map((e) => [e.type, e.period_type])).toEqual([["INITIAL_PURCHASE", "NORMAL"]]);
     });
 
     it("cancel_at_period_end false → true → one CANCELLATION (UNSUBSCRIBE), state canceled", async () => {
@@ -330,7 +334,13 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     it("past_due → unpaid (retries exhausted, no more invoices) → EXPIRATION, BILLING_ERROR, state expired", async () => {
       const subscription = subscriptionObject({ shape, status: "unpaid", periodStart: FEB_1, periodEnd: MAR_1 });
       const result = await normalize(
-        stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { status: "past_due" }, created: FEB_1 + 86_400 * 15 }),
+        stripeEvent({
+          shape,
+          type: "customer.subscription.updated",
+          object: subscription,
+          previous: { status: "past_due" },
+          created: FEB_1 + 86_400 * 15,
+        }),
       );
       expect(result).toMatchObject({
         kind: "subscription",
@@ -339,7 +349,9 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
         state: { status: "expired", auto_renew: false, expires_at_ms: at(FEB_1 + 86_400 * 15) },
       });
       // A later update while still unpaid does not know when access ended: it keeps the stored time.
-      const later = await normalize(stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { metadata: {} } }));
+      const later = await normalize(
+        stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous: { metadata: {} } }),
+      );
       expect(later.kind === "subscription" && later.state).not.toHaveProperty("expires_at_ms");
     });
 
@@ -410,7 +422,12 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
   });
 
   it("customer.subscription.deleted after failed payments → EXPIRATION with BILLING_ERROR", async () => {
-    const subscription = subscriptionObject({ shape, status: "canceled", endedAt: FEB_1 + 86_400 * 14, cancellationReason: "payment_failed" });
+    const subscription = subscriptionObject({
+      shape,
+      status: "canceled",
+      endedAt: FEB_1 + 86_400 * 14,
+      cancellationReason: "payment_failed",
+    });
     const result = await normalize(stripeEvent({ shape, type: "customer.subscription.deleted", object: subscription }));
     expect(result).toMatchObject({
       state: { status: "expired" },
@@ -449,7 +466,13 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
 
   describe("invoice.paid", () => {
     it("subscription_cycle → RENEWAL with the amount paid and the line's period end", async () => {
-      const invoice = invoiceObject({ shape, billingReason: "subscription_cycle", periodStart: FEB_1, periodEnd: MAR_1, paidAt: FEB_1 + 3_600 });
+      const invoice = invoiceObject({
+        shape,
+        billingReason: "subscription_cycle",
+        periodStart: FEB_1,
+        periodEnd: MAR_1,
+        paidAt: FEB_1 + 3_600,
+      });
       const result = await normalize(stripeEvent({ shape, type: "invoice.paid", object: invoice, created: FEB_1 + 3_601 }));
       expect(result).toEqual({
         kind: "subscription",
@@ -493,11 +516,14 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     it.each([
       ["a trial start ($0)", 0],
       ["a trial with a setup fee", 500],
-    ])("subscription_create for %s → no event and no state: an invoice cannot tell a trial from a paid start", async (_what, amountPaid) => {
-      const invoice = invoiceObject({ shape, billingReason: "subscription_create", amountPaid, periodStart: JAN_1, periodEnd: FEB_1 });
-      const result = await normalize(stripeEvent({ shape, type: "invoice.paid", object: invoice }));
-      expect(result).toMatchObject({ kind: "subscription", events: [], state: {} });
-    });
+    ])(
+      "subscription_create for %s → no event and no state: an invoice cannot tell a trial from a paid start",
+      async (_what, amountPaid) => {
+        const invoice = invoiceObject({ shape, billingReason: "subscription_create", amountPaid, periodStart: JAN_1, periodEnd: FEB_1 });
+        const result = await normalize(stripeEvent({ shape, type: "invoice.paid", object: invoice }));
+        expect(result).toMatchObject({ kind: "subscription", events: [], state: {} });
+      },
+    );
 
     it("an invoice outside subscriptions is ignored", async () => {
       const invoice = invoiceObject({ shape, billingReason: "manual", subscriptionId: null });
@@ -562,10 +588,10 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
     });
 
     it("a second partial refund reports only its own amount (amount_refunded is cumulative)", () => {
-      const { context, charge, previous } = refundEvent(
-        chargeObject({ shape, currency: "eur", amount: 2_000, amountRefunded: 1_500 }),
-        { amount_refunded: 500, refunded: false },
-      );
+      const { context, charge, previous } = refundEvent(chargeObject({ shape, currency: "eur", amount: 2_000, amountRefunded: 1_500 }), {
+        amount_refunded: 500,
+        refunded: false,
+      });
       expect(mapChargeRefunded(context, charge, previous, found)).toMatchObject({
         events: [{ type: "CANCELLATION", price: null, price_in_purchased_currency: -10, currency: "EUR" }],
       });

@@ -36,26 +36,23 @@ describe.each(SHAPES)("customer.subscription.paused, %s payload shape", (shape) 
     ["trial_end_without_payment_method", "SUBSCRIPTION_PAUSED"],
     ["pause_requested", "SUBSCRIPTION_PAUSED"],
     ["final_payment_failure", "BILLING_ERROR"],
-  ])(
-    "paused (%s) → access ends now: EXPIRATION with expiration_reason %s",
-    async (pauseType, expirationReason) => {
-      const subscription = {
-        ...subscriptionObject({
-          shape,
-          status: "paused",
-          trialStart: JAN_1 - 86_400 * 14,
-          trialEnd: JAN_1,
-          periodStart: JAN_1 - 86_400 * 14,
-          periodEnd: JAN_1,
-        }),
-        trial_settings: { end_behavior: { missing_payment_method: "pause" } },
-        status_details: { paused: { subscription: { type: pauseType }, transitioned_at: JAN_1, type: "subscription" } },
-      };
-      const result = await normalize(stripeEvent({ shape, type: "customer.subscription.paused", object: subscription, created: JAN_1 }));
-      expect(result).toMatchObject({ kind: "subscription", state: { status: "paused" } });
-      expect(result.kind === "subscription" && result.events).toContainEqual(
-        expect.objectContaining({ type: "EXPIRATION", expiration_reason: expirationReason, expiration_at_ms: JAN_1 * 1000 }),
-      );
-    },
-  );
+  ])("paused (%s) → access ends now: EXPIRATION with expiration_reason %s", async (pauseType, expirationReason) => {
+    const subscription = {
+      ...subscriptionObject({
+        shape,
+        status: "paused",
+        trialStart: JAN_1 - 86_400 * 14,
+        trialEnd: JAN_1,
+        periodStart: JAN_1 - 86_400 * 14,
+        periodEnd: JAN_1,
+      }),
+      trial_settings: { end_behavior: { missing_payment_method: "pause" } },
+      status_details: { paused: { subscription: { type: pauseType }, transitioned_at: JAN_1, type: "subscription" } },
+    };
+    const result = await normalize(stripeEvent({ shape, type: "customer.subscription.paused", object: subscription, created: JAN_1 }));
+    expect(result).toMatchObject({ kind: "subscription", state: { status: "paused" } });
+    expect(result.kind === "subscription" && result.events).toContainEqual(
+      expect.objectContaining({ type: "EXPIRATION", expiration_reason: expirationReason, expiration_at_ms: JAN_1 * 1000 }),
+    );
+  });
 });

@@ -38,7 +38,15 @@ describe.each(SHAPES)("trial ended early (trial_end=now), %s payload shape", (sh
       stripeEvent({
         shape,
         type: "customer.subscription.updated",
-        object: subscriptionObject({ shape, status: "active", trialStart: JAN_1, trialEnd: ENDED, periodStart: ENDED, periodEnd: NEXT, latestInvoice: "in_conversion" }),
+        object: subscriptionObject({
+          shape,
+          status: "active",
+          trialStart: JAN_1,
+          trialEnd: ENDED,
+          periodStart: ENDED,
+          periodEnd: NEXT,
+          latestInvoice: "in_conversion",
+        }),
         previous: { status: "trialing", trial_end: JAN_1 + 86_400 * 14, latest_invoice: "in_trial_start" },
         created: ENDED,
       }),
@@ -47,7 +55,14 @@ describe.each(SHAPES)("trial ended early (trial_end=now), %s payload shape", (sh
       stripeEvent({
         shape,
         type: "invoice.paid",
-        object: invoiceObject({ shape, id: "in_conversion", billingReason: "subscription_update", periodStart: ENDED, periodEnd: NEXT, paidAt: ENDED }),
+        object: invoiceObject({
+          shape,
+          id: "in_conversion",
+          billingReason: "subscription_update",
+          periodStart: ENDED,
+          periodEnd: NEXT,
+          paidAt: ENDED,
+        }),
         created: ENDED,
       }),
     );

@@ -61,7 +61,14 @@ describe("Stripe verify", () => {
   });
 
   it("reports livemode events as production", async () => {
-    const body = JSON.stringify(stripeEvent({ shape: "legacy", type: "customer.subscription.created", object: subscriptionObject({ shape: "legacy", livemode: true }), livemode: true }));
+    const body = JSON.stringify(
+      stripeEvent({
+        shape: "legacy",
+        type: "customer.subscription.created",
+        object: subscriptionObject({ shape: "legacy", livemode: true }),
+        livemode: true,
+      }),
+    );
     const verified = await adapter.verify(signedRequest(body, WEBHOOK_SECRET), config);
     expect(verified.environment).toBe("production");
   });
@@ -74,7 +81,10 @@ describe("Stripe verify", () => {
 
   it("reads an expanded invoice subscription object", async () => {
     const invoice = invoiceObject({ shape: "basil" });
-    invoice["parent"] = { type: "subscription_details", subscription_details: { metadata: {}, subscription: subscriptionObject({ shape: "basil" }) } };
+    invoice["parent"] = {
+      type: "subscription_details",
+      subscription_details: { metadata: {}, subscription: subscriptionObject({ shape: "basil" }) },
+    };
     const body = JSON.stringify(stripeEvent({ shape: "basil", type: "invoice.paid", object: invoice }));
     const verified = await adapter.verify(signedRequest(body, WEBHOOK_SECRET), config);
     expect(verified.subscriptionKey).toBe(SUBSCRIPTION_ID);
@@ -173,14 +183,19 @@ describe("Stripe verify", () => {
     // Signed with the real secret over what the SDK reads as the timestamp: only the header's form is off.
     const signature = createHmac("sha256", WEBHOOK_SECRET).update(`${signedTimestamp}.${subscriptionEventBody}`).digest("hex");
     const request = signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { receivedAt });
-    const error = await refusal(adapter.verify({ ...request, headers: { "stripe-signature": `${timestampPart},v1=${signature}` } }, config));
+    const error = await refusal(
+      adapter.verify({ ...request, headers: { "stripe-signature": `${timestampPart},v1=${signature}` } }, config),
+    );
     expect(error.failure).toBe("unauthenticated");
     expect(error.reason).toMatch(/not of the form t=<timestamp>,v1=<signature>/);
   });
 
   it("records when Stripe signed the body, the time the SDK checked", async () => {
     const signedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 42_000);
-    const verified = await adapter.verify(signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { signedAt, receivedAt: new Date() }), config);
+    const verified = await adapter.verify(
+      signedRequest(subscriptionEventBody, WEBHOOK_SECRET, { signedAt, receivedAt: new Date() }),
+      config,
+    );
     expect(verified.signedAt).toEqual(signedAt);
   });
 

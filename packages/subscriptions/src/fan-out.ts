@@ -1,13 +1,6 @@
 import { newId } from "@subgate/core";
 import type { Tx } from "@subgate/db";
-import {
-  EVENT_ENVIRONMENTS,
-  EVENT_STORES,
-  type Environment,
-  type EventDraft,
-  type Store,
-  type WebhookEvent,
-} from "@subgate/schema";
+import { EVENT_ENVIRONMENTS, EVENT_STORES, type Environment, type EventDraft, type Store, type WebhookEvent } from "@subgate/schema";
 import { endpointWants } from "./endpoint-filter.ts";
 import { nextSequence } from "./sequence.ts";
 

@@ -1,5 +1,13 @@
 import { newId } from "@subgate/core";
-import { lockStoreConfig, type Db, type Environment as DbEnvironment, type Notification, type Prisma, type Subscription, type Tx } from "@subgate/db";
+import {
+  lockStoreConfig,
+  type Db,
+  type Environment as DbEnvironment,
+  type Notification,
+  type Prisma,
+  type Subscription,
+  type Tx,
+} from "@subgate/db";
 import { EventDraftSchema, type Environment, type Store } from "@subgate/schema";
 import { checkNormalized, type CheckedNormalized } from "@subgate/stores";
 import { recordEvents, type DueDelivery } from "./fan-out.ts";
@@ -45,7 +53,11 @@ export class SubscriptionLedger {
    * configuration; if it changed meanwhile, StoreConfigChangedError leaves the notification pending,
    * to be processed again with the new one (the change reopens only what is already unresolved).
    */
-  async recordNotification(notificationId: string, normalized: CheckedNormalized, storeConfigVersion?: Date | null): Promise<DueDelivery[]> {
+  async recordNotification(
+    notificationId: string,
+    normalized: CheckedNormalized,
+    storeConfigVersion?: Date | null,
+  ): Promise<DueDelivery[]> {
     return this.db.$transaction(
       async (tx) => {
         const notification = await lockPendingNotification(tx, notificationId);
@@ -121,7 +133,11 @@ export class SubscriptionLedger {
           if (!checked.ok) {
             await tx.notification.update({
               where: { id: notification.id },
-              data: { state: "failed", lastError: `the stored normalization cannot be applied: ${checked.problem}`, processedAt: new Date() },
+              data: {
+                state: "failed",
+                lastError: `the stored normalization cannot be applied: ${checked.problem}`,
+                processedAt: new Date(),
+              },
             });
             continue;
           }
@@ -150,7 +166,9 @@ async function assertStoreConfigUnchanged(tx: Tx, notification: Notification, ve
     select: { updatedAt: true },
   });
   if ((row?.updatedAt.getTime() ?? null) !== (version?.getTime() ?? null)) {
-    throw new StoreConfigChangedError(`the app's ${notification.store} configuration changed while notification ${notification.id} was processed`);
+    throw new StoreConfigChangedError(
+      `the app's ${notification.store} configuration changed while notification ${notification.id} was processed`,
+    );
   }
 }
 
@@ -197,7 +215,10 @@ async function applyToSubscription(
   // A notification that says nothing about the state (a refund, an invoice) neither changes it nor
   // claims it is newer: otherwise a late, older state change would be mistaken for a stale one.
   const carriesState = Object.keys(state).length > 0;
-  const stale = isStale({ at: normalized.storeEventAt, rank: normalized.stateRank }, { at: knownTime(subscription.stateAt), rank: subscription.stateRank });
+  const stale = isStale(
+    { at: normalized.storeEventAt, rank: normalized.stateRank },
+    { at: knownTime(subscription.stateAt), rank: subscription.stateRank },
+  );
   const deliveries = await recordEvents(
     tx,
     {

@@ -22,7 +22,9 @@ describe("recording a TEST notification", () => {
     const box = new SecretBox(Buffer.from(generateKey(), "base64url"));
     await db.app.create({ data: { id: "app_t", name: "t" } });
     const endpoint = (id: string, eventTypes: string[], environments: ("sandbox" | "production")[]) =>
-      db.webhookEndpoint.create({ data: { id, appId: "app_t", url: "https://example.com", secretEncrypted: box.seal("whsec_x"), eventTypes, environments } });
+      db.webhookEndpoint.create({
+        data: { id, appId: "app_t", url: "https://example.com", secretEncrypted: box.seal("whsec_x"), eventTypes, environments },
+      });
     await endpoint("ep_all", [], []);
     await endpoint("ep_test_sandbox", ["TEST"], ["sandbox"]);
     await endpoint("ep_renewals", ["RENEWAL"], []);

@@ -92,10 +92,7 @@ export async function createTestDatabase(template: string, runId: string): Promi
  */
 export async function dropTestDatabases(runId?: string): Promise<void> {
   await withServer(async (client) => {
-    const { rows } = await client.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE $1",
-      [`${RUN_PREFIX}%`],
-    );
+    const { rows } = await client.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE $1", [`${RUN_PREFIX}%`]);
     const cutoff = Date.now() / 1000 - 2 * 3600;
     for (const { datname } of rows) {
       const [started, random] = datname.slice(RUN_PREFIX.length).split("_");

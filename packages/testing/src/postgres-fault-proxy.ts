@@ -95,13 +95,7 @@ export class PostgresFaultProxy {
 
 /** A FATAL ErrorResponse ('E') as PostgreSQL writes it: severity, SQLSTATE, message. */
 function errorResponse(sqlState: string, message: string): Buffer {
-  const fields = Buffer.concat([
-    field("S", "FATAL"),
-    field("V", "FATAL"),
-    field("C", sqlState),
-    field("M", message),
-    Buffer.from([0]),
-  ]);
+  const fields = Buffer.concat([field("S", "FATAL"), field("V", "FATAL"), field("C", sqlState), field("M", message), Buffer.from([0])]);
   const header = Buffer.alloc(5);
   header.write("E", 0, "ascii");
   header.writeInt32BE(fields.length + 4, 1);

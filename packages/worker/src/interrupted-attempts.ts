@@ -22,7 +22,11 @@ export interface InterruptedAttempt {
  * attempt: the next one follows the retry schedule, and a delivery whose attempts are used up fails.
  * Called by the sweeper for every such delivery, and before a delivery is claimed for its own.
  */
-export async function recordInterruptedAttempts(db: Db, retryScheduleMs: readonly number[], deliveryId?: string): Promise<InterruptedAttempt[]> {
+export async function recordInterruptedAttempts(
+  db: Db,
+  retryScheduleMs: readonly number[],
+  deliveryId?: string,
+): Promise<InterruptedAttempt[]> {
   // A few statements per batch, whatever its size: a batch after a fleet-wide kill must fit the
   // transaction's time, or it would roll back at every sweep.
   return db.$transaction(

@@ -1,4 +1,11 @@
-import { describeError, isUnavailableError, isUnstorableDataError, UnknownEncryptionKeyError, type Logger, type SecretBox } from "@subgate/core";
+import {
+  describeError,
+  isUnavailableError,
+  isUnstorableDataError,
+  UnknownEncryptionKeyError,
+  type Logger,
+  type SecretBox,
+} from "@subgate/core";
 import type { Db, Notification } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
 import type { Environment } from "@subgate/schema";

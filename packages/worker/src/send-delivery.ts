@@ -40,10 +40,15 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
   } catch (error) {
     // Nothing was sent (send() throws only before its request, see WebhookSender): give the lease
     // back, or its running out would be recorded as an interrupted attempt that never happened.
-    await db.$executeRaw`UPDATE deliveries SET lease_until = NULL, leased_at = NULL WHERE id = ${deliveryId} AND leased_at = ${leasedAt}`.catch(() => undefined);
+    await db.$executeRaw`UPDATE deliveries SET lease_until = NULL, leased_at = NULL WHERE id = ${deliveryId} AND leased_at = ${leasedAt}`.catch(
+      () => undefined,
+    );
     if (error instanceof UnknownEncryptionKeyError) {
       // The operator gives this process the key; until then the delivery waits, its attempts untouched.
-      deps.logger.error({ delivery_id: deliveryId, err: error.message }, "cannot open the webhook endpoint's secret: SUBGATE_ENCRYPTION_KEY lacks its key");
+      deps.logger.error(
+        { delivery_id: deliveryId, err: error.message },
+        "cannot open the webhook endpoint's secret: SUBGATE_ENCRYPTION_KEY lacks its key",
+      );
       throw new RetryLaterError(error.message, MISSING_KEY_RETRY_MS);
     }
     throw error;
@@ -69,7 +74,8 @@ export async function sendDelivery(deps: DeliverySenderDeps, deliveryId: string)
       return;
     case "retry":
       // The private-address guard refused the endpoint's address: only an operator can change that.
-      if (result.blocked) log.warn({ ...outcome, retry_in_ms: recorded.delayMs }, "webhook blocked: the endpoint's address is private; will retry");
+      if (result.blocked)
+        log.warn({ ...outcome, retry_in_ms: recorded.delayMs }, "webhook blocked: the endpoint's address is private; will retry");
       else log.info({ ...outcome, retry_in_ms: recorded.delayMs }, "webhook attempt failed; will retry");
       throw new RetryLaterError(`delivery attempt ${recorded.number} failed; next attempt in ${recorded.delayMs} ms`, recorded.delayMs);
   }

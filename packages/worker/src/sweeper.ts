@@ -124,7 +124,12 @@ export class Sweeper {
         { deliveryId: attempt.deliveryId },
         { jobId: `${attempt.deliveryId}-after-interrupted-${attempt.number}`, delayMs: attempt.nextAttemptAt.getTime() - Date.now() },
       )
-      .catch((error: unknown) => this.deps.logger.warn({ err: (error as Error).message, delivery_id: attempt.deliveryId }, "could not queue the attempt after an interrupted one; the sweeper will"));
+      .catch((error: unknown) =>
+        this.deps.logger.warn(
+          { err: (error as Error).message, delivery_id: attempt.deliveryId },
+          "could not queue the attempt after an interrupted one; the sweeper will",
+        ),
+      );
   }
 
   /**

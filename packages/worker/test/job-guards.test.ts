@@ -30,17 +30,47 @@ beforeAll(async () => {
   database = await useTestDatabase();
   db = createPrismaClient({ url: database.url });
   sender = new WebhookSender({ allowPrivateTargets: true });
-  producer = new JobProducer({ redisUrl: process.env.SUBGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379", prefix: `sgt_${randomBytes(5).toString("hex")}` });
+  producer = new JobProducer({
+    redisUrl: process.env.SUBGATE_TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+    prefix: `sgt_${randomBytes(5).toString("hex")}`,
+  });
   await receiver.start();
   await db.app.create({ data: { id: "app_not_due", name: "Not due" } });
   await db.notification.create({
-    data: { id: "ntf_sent", appId: "app_not_due", store: "stripe", storeNotificationId: "evt_sent", rawBody: new Uint8Array(Buffer.from("{}")), headers: {}, verification: {}, state: "processed" },
+    data: {
+      id: "ntf_sent",
+      appId: "app_not_due",
+      store: "stripe",
+      storeNotificationId: "evt_sent",
+      rawBody: new Uint8Array(Buffer.from("{}")),
+      headers: {},
+      verification: {},
+      state: "processed",
+    },
   });
   await db.event.create({
-    data: { id: "evt_not_due", appId: "app_not_due", notificationId: "ntf_sent", type: "TEST", store: "stripe", environment: "sandbox", sequence: 1n, ordinal: 0, occurredAt: new Date(), payload: { id: "evt_not_due", type: "TEST" } },
+    data: {
+      id: "evt_not_due",
+      appId: "app_not_due",
+      notificationId: "ntf_sent",
+      type: "TEST",
+      store: "stripe",
+      environment: "sandbox",
+      sequence: 1n,
+      ordinal: 0,
+      occurredAt: new Date(),
+      payload: { id: "evt_not_due", type: "TEST" },
+    },
   });
   await db.webhookEndpoint.create({
-    data: { id: "ep_not_due", appId: "app_not_due", url: receiver.url, secretEncrypted: secretBox.seal(generateWebhookSecret()), eventTypes: [], environments: [] },
+    data: {
+      id: "ep_not_due",
+      appId: "app_not_due",
+      url: receiver.url,
+      secretEncrypted: secretBox.seal(generateWebhookSecret()),
+      eventTypes: [],
+      environments: [],
+    },
   });
 });
 
@@ -54,7 +84,10 @@ afterAll(async () => {
 
 /** What a rejection says about when to come back; fails the test if it is not a RetryLaterError. */
 async function retryDelay(run: Promise<unknown>): Promise<number> {
-  const error = await run.then(() => null, (e: unknown) => e);
+  const error = await run.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(RetryLaterError);
   return (error as RetryLaterError).delayMs;
 }
@@ -62,7 +95,14 @@ async function retryDelay(run: Promise<unknown>): Promise<number> {
 describe("a delivery job that runs before the delivery's next attempt is due", () => {
   it("sends nothing and hands BullMQ the time left; once due, the attempt is made", async () => {
     await db.delivery.create({
-      data: { id: "msg_not_due", appId: "app_not_due", eventId: "evt_not_due", endpointId: "ep_not_due", attemptCount: 1, nextAttemptAt: new Date(Date.now() + HOUR) },
+      data: {
+        id: "msg_not_due",
+        appId: "app_not_due",
+        eventId: "evt_not_due",
+        endpointId: "ep_not_due",
+        attemptCount: 1,
+        nextAttemptAt: new Date(Date.now() + HOUR),
+      },
     });
     const deps = { db, secretBox, sender, retryScheduleMs: [HOUR, HOUR], leaseMs: 35_000, logger: silentLogger() };
 
@@ -70,7 +110,11 @@ describe("a delivery job that runs before the delivery's next attempt is due", (
     expect(delayMs).toBeGreaterThan(HOUR - 60_000);
     expect(delayMs).toBeLessThanOrEqual(HOUR);
     expect(receiver.received).toHaveLength(0);
-    expect(await db.delivery.findUniqueOrThrow({ where: { id: "msg_not_due" } })).toMatchObject({ attemptCount: 1, leaseUntil: null, status: "pending" });
+    expect(await db.delivery.findUniqueOrThrow({ where: { id: "msg_not_due" } })).toMatchObject({
+      attemptCount: 1,
+      leaseUntil: null,
+      status: "pending",
+    });
 
     await db.delivery.update({ where: { id: "msg_not_due" }, data: { nextAttemptAt: new Date(Date.now() - 1_000) } });
     await sendDelivery(deps, "msg_not_due");
@@ -111,12 +155,33 @@ describe("a notification job that runs before the notification's next attempt is
 
 describe("a notification of a store this deployment has no adapter for, whose app has that store configured", () => {
   it("is recorded unresolved at once, not retried as if its configuration kept changing", async () => {
-    await db.storeConfig.create({ data: { appId: "app_not_due", store: "app_store", settings: { bundle_id: "com.example" }, secretsEncrypted: secretBox.sealJson({}) } });
-    await db.notification.create({
-      data: { id: "ntf_no_adapter", appId: "app_not_due", store: "app_store", storeNotificationId: "uuid-no-adapter", rawBody: new Uint8Array(Buffer.from("{}")), headers: {}, verification: {} },
+    await db.storeConfig.create({
+      data: { appId: "app_not_due", store: "app_store", settings: { bundle_id: "com.example" }, secretsEncrypted: secretBox.sealJson({}) },
     });
-    const deps = { db, secretBox, stores: {}, ledger: new SubscriptionLedger(db), producer, logger: silentLogger(), notificationRetryScheduleMs: [HOUR] };
+    await db.notification.create({
+      data: {
+        id: "ntf_no_adapter",
+        appId: "app_not_due",
+        store: "app_store",
+        storeNotificationId: "uuid-no-adapter",
+        rawBody: new Uint8Array(Buffer.from("{}")),
+        headers: {},
+        verification: {},
+      },
+    });
+    const deps = {
+      db,
+      secretBox,
+      stores: {},
+      ledger: new SubscriptionLedger(db),
+      producer,
+      logger: silentLogger(),
+      notificationRetryScheduleMs: [HOUR],
+    };
     await processNotification(deps, "ntf_no_adapter");
-    expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_no_adapter" } })).toMatchObject({ state: "unresolved", lastError: expect.stringMatching(/no app_store adapter/) });
+    expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_no_adapter" } })).toMatchObject({
+      state: "unresolved",
+      lastError: expect.stringMatching(/no app_store adapter/),
+    });
   });
 });

@@ -6,7 +6,9 @@ const middle = () => 0.5; // no jitter
 describe("notification retry delays", () => {
   it("follow the schedule, then repeat its last entry for as long as the store's API is away", () => {
     const schedule = [100, 1_000, 5_000];
-    expect([1, 2, 3, 4, 50].map((attempts) => notificationRetryDelayMs(attempts, schedule, middle))).toEqual([100, 1_000, 5_000, 5_000, 5_000]);
+    expect([1, 2, 3, 4, 50].map((attempts) => notificationRetryDelayMs(attempts, schedule, middle))).toEqual([
+      100, 1_000, 5_000, 5_000, 5_000,
+    ]);
   });
 
   it("stay within ±20 % of the scheduled delay", () => {

@@ -70,7 +70,15 @@ describe("the sweeper's choice of notifications", () => {
 
 describe("a sweep over more rows than one batch", () => {
   it("reaches every row, even when the oldest rows still have their jobs", async () => {
-    const paged = new Sweeper({ db, producer, logger: silentLogger(), intervalMs: 60_000, graceMs: 1_000, retryScheduleMs: [1_000], batchSize: 3 });
+    const paged = new Sweeper({
+      db,
+      producer,
+      logger: silentLogger(),
+      intervalMs: 60_000,
+      graceMs: 1_000,
+      retryScheduleMs: [1_000],
+      batchSize: 3,
+    });
     const queue = producer.queue("notifications");
     await queue.obliterate({ force: true });
     // Seven rows waiting; the four oldest still have their jobs (a backlog Redis kept), the three
@@ -82,6 +90,11 @@ describe("a sweep over more rows than one batch", () => {
     await paged.sweepOnce();
 
     const jobs = await queue.getJobs(["waiting", "delayed", "active"]);
-    expect(jobs.map((job) => job.id).filter((id) => id?.startsWith("ntf_paged_")).sort()).toEqual([...ids].sort());
+    expect(
+      jobs
+        .map((job) => job.id)
+        .filter((id) => id?.startsWith("ntf_paged_"))
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 });

@@ -1,10 +1,5 @@
 import type { StoreAdapter } from "../adapter.ts";
-import {
-  DEFAULT_STRIPE_API_BASE_URL,
-  DEFAULT_STRIPE_TOLERANCE_SECONDS,
-  type StripeAdapterOptions,
-  type StripeConfig,
-} from "./config.ts";
+import { DEFAULT_STRIPE_API_BASE_URL, DEFAULT_STRIPE_TOLERANCE_SECONDS, type StripeAdapterOptions, type StripeConfig } from "./config.ts";
 import { StripeApiLookup } from "./lookup.ts";
 import { normalizeStripeNotification } from "./normalize.ts";
 import { verifyStripeRequest } from "./verify.ts";

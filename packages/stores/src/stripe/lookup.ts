@@ -1,12 +1,7 @@
 import Stripe from "stripe";
 import { RetryableNormalizationError } from "../adapter.ts";
 import type { ChargeSubscription } from "./mapping.ts";
-import {
-  InvoiceSchema,
-  invoiceProductId,
-  invoiceSubscriptionId,
-  type StripeCharge,
-} from "./objects.ts";
+import { InvoiceSchema, invoiceProductId, invoiceSubscriptionId, type StripeCharge } from "./objects.ts";
 
 /**
  * Not found, and why: `configuration` when another key (or any key) could find it, so the charge
@@ -61,9 +56,7 @@ export class StripeApiLookup {
    */
   async findChargeSubscription(charge: StripeCharge, apiKey: string | null): Promise<ChargeLookupResult> {
     if (apiKey === null || apiKey.trim() === "") {
-      return needsConfiguration(
-        `charge ${charge.id} does not name its subscription, and the app has no Stripe API key to look it up`,
-      );
+      return needsConfiguration(`charge ${charge.id} does not name its subscription, and the app has no Stripe API key to look it up`);
     }
     const stripe = this.client(apiKey);
     try {

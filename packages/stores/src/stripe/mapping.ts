@@ -59,13 +59,7 @@
  * price_in_purchased_currency is the decimal amount (zero- and three-decimal currencies honoured, money.ts),
  * currency is upper-case, price is the USD amount when the currency is USD, else null.
  */
-import type {
-  CancelReason,
-  Environment,
-  EventDraftInput,
-  ExpirationReason,
-  SubscriptionStatePatch,
-} from "@subgate/schema";
+import type { CancelReason, Environment, EventDraftInput, ExpirationReason, SubscriptionStatePatch } from "@subgate/schema";
 import type { Normalized } from "../adapter.ts";
 import { eventMoney } from "./money.ts";
 import {
@@ -83,13 +77,7 @@ import {
   type StripeInvoice,
   type StripeSubscription,
 } from "./objects.ts";
-import {
-  expiresAtMs,
-  isCanceling,
-  periodTypeOf,
-  purchasedAtMs,
-  statePatchFromSubscription,
-} from "./subscription-state.ts";
+import { expiresAtMs, isCanceling, periodTypeOf, purchasedAtMs, statePatchFromSubscription } from "./subscription-state.ts";
 
 /** What every mapping needs to know about the event itself. */
 export interface EventContext {
@@ -174,18 +162,11 @@ function subscriptionEventBase(context: EventContext, subscription: StripeSubscr
 function initialPurchase(context: EventContext, subscription: StripeSubscription): EventDraftInput {
   const base = subscriptionEventBase(context, subscription);
   // A trial charges nothing; what a paid start charged is on its invoice, which this object does not carry.
-  const money =
-    subscription.status === "trialing" && subscription.currency != null
-      ? eventMoney(0, subscription.currency)
-      : {};
+  const money = subscription.status === "trialing" && subscription.currency != null ? eventMoney(0, subscription.currency) : {};
   return { ...base, type: "INITIAL_PURCHASE", ...money };
 }
 
-function productChange(
-  context: EventContext,
-  subscription: StripeSubscription,
-  previous: Record<string, unknown>,
-): EventDraftInput | null {
+function productChange(context: EventContext, subscription: StripeSubscription, previous: Record<string, unknown>): EventDraftInput | null {
   if (!("items" in previous) && !("plan" in previous)) return null;
   const before = previousProductAndPrice(previous);
   if (before === null) return null;
@@ -204,10 +185,7 @@ function productChange(
 }
 
 /** Whether the update scheduled or withdrew a cancellation; null when it did neither. */
-function cancellationChange(
-  subscription: StripeSubscription,
-  previous: Record<string, unknown>,
-): "scheduled" | "withdrawn" | null {
+function cancellationChange(subscription: StripeSubscription, previous: Record<string, unknown>): "scheduled" | "withdrawn" | null {
   const hasPeriodEnd = "cancel_at_period_end" in previous;
   const hasCancelAt = "cancel_at" in previous;
   if (!hasPeriodEnd && !hasCancelAt) return null;
@@ -239,9 +217,7 @@ function subscriptionUpdatedEvents(
   previous: Record<string, unknown>,
 ): EventDraftInput[] {
   const events: EventDraftInput[] = [];
-  const startedNow =
-    previous["status"] === "incomplete" &&
-    (subscription.status === "active" || subscription.status === "trialing");
+  const startedNow = previous["status"] === "incomplete" && (subscription.status === "active" || subscription.status === "trialing");
   if (startedNow) events.push(initialPurchase(context, subscription));
 
   const changed = productChange(context, subscription, previous);
@@ -281,9 +257,7 @@ function subscriptionEvents(
   const base = () => subscriptionEventBase(context, subscription);
   switch (context.type) {
     case "customer.subscription.created":
-      return subscription.status === "trialing" || subscription.status === "active"
-        ? [initialPurchase(context, subscription)]
-        : [];
+      return subscription.status === "trialing" || subscription.status === "active" ? [initialPurchase(context, subscription)] : [];
     case "customer.subscription.updated":
       return subscriptionUpdatedEvents(context, subscription, previous ?? {});
     case "customer.subscription.deleted":
@@ -334,11 +308,7 @@ export function mapSubscriptionEvent(
 
 // ---- invoice.* ----
 
-function invoicePaid(
-  context: EventContext,
-  invoice: StripeInvoice,
-  subscriptionId: string,
-): Normalized {
+function invoicePaid(context: EventContext, invoice: StripeInvoice, subscriptionId: string): Normalized {
   // A new period paid: the cycle, or an update that starts one (a trial ended early with
   // `trial_end=now`, a plan change that resets the billing cycle). Prorations alone are no renewal.
   const newPeriod =
@@ -375,7 +345,11 @@ export function mapInvoiceEvent(context: EventContext, invoice: StripeInvoice): 
       return invoicePaid(context, invoice, subscriptionId);
     case "invoice.payment_failed":
       // Each retry fails again; the subscription's move to past_due reports the issue once.
-      return ignored(context, "invoice.payment_failed: customer.subscription.updated (to past_due) reports the billing issue once", subscriptionId);
+      return ignored(
+        context,
+        "invoice.payment_failed: customer.subscription.updated (to past_due) reports the billing issue once",
+        subscriptionId,
+      );
     case "invoice.payment_succeeded":
       return ignored(context, "invoice.payment_succeeded duplicates invoice.paid, which subgate maps", subscriptionId);
     default:
@@ -405,8 +379,7 @@ export function mapChargeRefunded(
   found: ChargeSubscription,
 ): Normalized {
   const refundedBefore = previous?.["amount_refunded"];
-  const refunded =
-    typeof refundedBefore === "number" ? charge.amount_refunded - refundedBefore : charge.amount_refunded;
+  const refunded = typeof refundedBefore === "number" ? charge.amount_refunded - refundedBefore : charge.amount_refunded;
   const refund: EventDraftInput = {
     type: "CANCELLATION",
     event_timestamp_ms: context.createdMs,

@@ -3,21 +3,8 @@ import { firstIssue } from "@subgate/core";
 import type { Normalized, StoredNotification } from "../adapter.ts";
 import type { StripeConfig } from "./config.ts";
 import type { StripeApiLookup } from "./lookup.ts";
-import {
-  eventContext,
-  ignored,
-  mapChargeRefunded,
-  mapInvoiceEvent,
-  mapSubscriptionEvent,
-} from "./mapping.ts";
-import {
-  ChargeSchema,
-  InvoiceSchema,
-  StripeEventSchema,
-  SubscriptionSchema,
-  subscriptionKeyOf,
-  type StripeEvent,
-} from "./objects.ts";
+import { eventContext, ignored, mapChargeRefunded, mapInvoiceEvent, mapSubscriptionEvent } from "./mapping.ts";
+import { ChargeSchema, InvoiceSchema, StripeEventSchema, SubscriptionSchema, subscriptionKeyOf, type StripeEvent } from "./objects.ts";
 
 const SUBSCRIPTION_EVENTS = new Set([
   "customer.subscription.created",
@@ -49,7 +36,9 @@ function parseStoredEvent(notification: StoredNotification): StripeEvent {
 function dataObject<Schema extends z.ZodType>(schema: Schema, event: StripeEvent): z.output<Schema> {
   const parsed = schema.safeParse(event.data.object);
   if (!parsed.success) {
-    throw new Error(`${event.type} event ${event.id} carries an unreadable object: ${firstIssue(parsed.error, { prefix: ["data", "object"] })}`);
+    throw new Error(
+      `${event.type} event ${event.id} carries an unreadable object: ${firstIssue(parsed.error, { prefix: ["data", "object"] })}`,
+    );
   }
   return parsed.data;
 }

@@ -73,9 +73,7 @@ const InvoiceLineSchema = z.looseObject({
   parent: z
     .looseObject({
       type: z.string().nullish(),
-      subscription_item_details: z
-        .looseObject({ subscription: expandableId.nullish(), proration: z.boolean().nullish() })
-        .nullish(),
+      subscription_item_details: z.looseObject({ subscription: expandableId.nullish(), proration: z.boolean().nullish() }).nullish(),
     })
     .nullish(),
   pricing: z
@@ -134,8 +132,7 @@ export type StripeEvent = z.infer<typeof StripeEventSchema>;
 
 // ---- readers that hide the two payload shapes ----
 
-const firstItem = (subscription: StripeSubscription): SubscriptionItem | undefined =>
-  subscription.items?.data[0];
+const firstItem = (subscription: StripeSubscription): SubscriptionItem | undefined => subscription.items?.data[0];
 
 /** The product (`prod_...`) of a subscription: its first item's, the one subgate reports as `product_id`. */
 export function subscriptionProductId(subscription: StripeSubscription): string | null {

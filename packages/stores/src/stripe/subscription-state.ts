@@ -1,9 +1,5 @@
 import type { PeriodType, SubscriptionStatePatch, SubscriptionStatus } from "@subgate/schema";
-import {
-  subscriptionPeriodEnd,
-  subscriptionProductId,
-  type StripeSubscription,
-} from "./objects.ts";
+import { subscriptionPeriodEnd, subscriptionProductId, type StripeSubscription } from "./objects.ts";
 
 /**
  * Stripe subscription status → subgate status. `active` becomes `canceled` while a cancellation is

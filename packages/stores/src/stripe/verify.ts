@@ -45,7 +45,13 @@ export function parseSignatureHeader(header: string): { timestamp: number } | nu
  * StripeSignatureVerificationError; any other error comes after the signature matched (unparsable JSON,
  * a thin v2 event).
  */
-function tryConstructEvent(request: IncomingRequest, header: string, signedAtSeconds: number, secret: string, toleranceSeconds: number): Attempt {
+function tryConstructEvent(
+  request: IncomingRequest,
+  header: string,
+  signedAtSeconds: number,
+  secret: string,
+  toleranceSeconds: number,
+): Attempt {
   // The SDK bounds only a signature's age. One dated more than the tolerance ahead of the request
   // could be replayed until then, and Stripe's clock never produces it: it is refused like an old one.
   const signedAhead = signedAtSeconds - request.receivedAt.getTime() / 1000 > toleranceSeconds;
@@ -92,11 +98,7 @@ function tryConstructEvent(request: IncomingRequest, header: string, signedAtSec
  * Throws VerificationError: unauthenticated (401) when no secret verifies, malformed (400) when the
  * signature verifies but the body is not a snapshot event. Reasons never contain a secret.
  */
-export function verifyStripeRequest(
-  request: IncomingRequest,
-  config: StripeConfig,
-  toleranceSeconds: number,
-): VerifiedNotification {
+export function verifyStripeRequest(request: IncomingRequest, config: StripeConfig, toleranceSeconds: number): VerifiedNotification {
   const header = request.headers["stripe-signature"];
   if (header === undefined || header.trim() === "") {
     throw new VerificationError("unauthenticated", "missing Stripe-Signature header");
