@@ -89,7 +89,7 @@ const ingressPath = () => new URL(app.stripeUrl).pathname;
 function expectTooLarge(answer: RawAnswer, limit: number): void {
   expect(answer.status).toBe(413);
   expect(answer.body.error).toMatchObject({ code: "payload_too_large", message: `the body is over the ${limit}-byte limit` });
-  expect(answer.headers["connection"]).toBe("close");
+  expect(answer.headers.connection).toBe("close");
 }
 
 describe("a body over the limit", () => {

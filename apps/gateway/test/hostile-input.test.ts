@@ -230,6 +230,7 @@ const hostileString: fc.Arbitrary<string> = fc.oneof(
       "constructor",
       "[object Object]",
       "' OR 1=1 --",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j-style probe, meant literally
       "${jndi:ldap://x}",
       "../../etc/passwd",
       "%00",
@@ -386,7 +387,7 @@ const HTTP_METHODS = METHODS.filter((method) => method !== "CONNECT");
 type FieldCheck = (value: unknown) => boolean; // true: the value is certainly invalid for the field
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
-const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const hasOwn = (object: object, key: string): boolean => Object.hasOwn(object, key);
 /** Text that PostgreSQL can store and give back unchanged: no NUL, no lone surrogate. */
 const storableText = (text: string): boolean =>
   !text.includes("\0") && !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text);
@@ -486,6 +487,7 @@ type WriteRoute = keyof typeof WRITE_ROUTES;
 function parsedAsExpressJson(body: Buffer): { ok: true; value: unknown } | { ok: false } {
   const decoded = new TextDecoder().decode(body);
   if (decoded.length === 0) return { ok: true, value: {} };
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON's own whitespace characters
   const first = decoded.match(/^[\x20\x09\x0a\x0d]*(.)/s)?.[1];
   if (first !== "{" && first !== "[") return { ok: false };
   try {
@@ -1379,7 +1381,7 @@ describe("requests Node's HTTP parser refuses before any route sees them", () =>
   ])("answers %s in the API's JSON error shape and closes the connection", async (_what, bytes, status, code) => {
     const answer = await sendRaw(bytes);
     expect(expectRefusal(answer, JSON.stringify(bytes.slice(0, 80)), [status]).code).toBe(code);
-    expect(answer.headers["connection"]).toBe("close");
+    expect(answer.headers.connection).toBe("close");
   });
 });
 

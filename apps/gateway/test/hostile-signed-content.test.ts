@@ -93,6 +93,7 @@ const DEEP = "\u0001deep\u0001";
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: hostileText },
   { weight: 3, arbitrary: fc.constantFrom(...timeValues()) },
+  // biome-ignore lint/correctness/noPrecisionLoss: numbers beyond double precision are the point
   { weight: 1, arbitrary: fc.constantFrom(2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1e300, -1e300, 123456789012345678901234567890) },
   { weight: 1, arbitrary: fc.integer({ min: 200, max: 4_000 }).map((depth) => `${DEEP}${depth}`) },
   { weight: 1, arbitrary: fc.constantFrom(null, true, false, {}, [], [null], { object: "subscription" }) },

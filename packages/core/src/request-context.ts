@@ -22,7 +22,7 @@ export function currentRequestId(): string | undefined {
  * A caller's `X-Request-Id` is kept when it is one token of visible ASCII that logs and headers can
  * carry as is; anything else (empty, too long, spaces, control or non-ASCII characters) is replaced.
  */
-const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
+const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 export function acceptRequestId(given: string | undefined): string {
   return given !== undefined && WELL_FORMED_REQUEST_ID.test(given) ? given : `req_${randomBytes(12).toString("hex")}`;

@@ -3,6 +3,7 @@
  * UTF-8 form: text columns silently store U+FFFD instead, and jsonb refuses it (22P05). A string
  * with either cannot be stored as given.
  */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function isStorableText(text: string): boolean {

@@ -96,6 +96,7 @@ function decodeUtf8(raw: Buffer): string {
 
 function parseJson(text: string): unknown {
   if (text.length === 0) return {};
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: JSON's own whitespace characters
   const first = /^[\x20\x09\x0a\x0d]*(.)/s.exec(text)?.[1];
   if (first !== "{" && first !== "[") throw new AppError("malformed_body", "the body is not a JSON object or array");
   try {

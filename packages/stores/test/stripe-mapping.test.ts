@@ -257,7 +257,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
       const subscription = subscriptionObject({ shape, price: TEAM_MONTHLY });
       const previous =
         shape === "legacy"
-          ? { ...previousPeriodAndItems(shape), plan: subscriptionItem({ shape, price: PRO_MONTHLY })["plan"] }
+          ? { ...previousPeriodAndItems(shape), plan: subscriptionItem({ shape, price: PRO_MONTHLY }).plan }
           : previousPeriodAndItems(shape);
       const result = await normalize(
         stripeEvent({ shape, type: "customer.subscription.updated", object: subscription, previous, created: CREATED }),
@@ -610,7 +610,7 @@ describe.each(SHAPES)("Stripe mapping, %s payload shape", (shape) => {
 describe("subscription period end with several items (2025-03-31+ shape)", () => {
   it("is the latest item's period end", async () => {
     const subscription = subscriptionObject({ shape: "basil" });
-    const items = subscription["items"] as { data: Record<string, unknown>[] };
+    const items = subscription.items as { data: Record<string, unknown>[] };
     items.data.push({ ...subscriptionItem({ shape: "basil", price: TEAM_MONTHLY, periodEnd: MAR_1 }), id: "si_second" });
     const result = await normalize(stripeEvent({ shape: "basil", type: "customer.subscription.created", object: subscription }));
     expect(result).toMatchObject({ state: { expires_at_ms: at(MAR_1), product_id: PRO_MONTHLY.productId } });

@@ -192,8 +192,8 @@ function cancellationChange(subscription: StripeSubscription, previous: Record<s
   // Stripe sets cancel_at along with cancel_at_period_end: read both as one "will not renew" flag, so
   // one cancellation gives one event.
   const wasCanceling =
-    (hasPeriodEnd ? previous["cancel_at_period_end"] === true : subscription.cancel_at_period_end === true) ||
-    (hasCancelAt ? previous["cancel_at"] != null : subscription.cancel_at != null);
+    (hasPeriodEnd ? previous.cancel_at_period_end === true : subscription.cancel_at_period_end === true) ||
+    (hasCancelAt ? previous.cancel_at != null : subscription.cancel_at != null);
   const nowCanceling = isCanceling(subscription);
   if (!wasCanceling && nowCanceling) return "scheduled";
   if (wasCanceling && !nowCanceling) return "withdrawn";
@@ -217,7 +217,7 @@ function subscriptionUpdatedEvents(
   previous: Record<string, unknown>,
 ): EventDraftInput[] {
   const events: EventDraftInput[] = [];
-  const startedNow = previous["status"] === "incomplete" && (subscription.status === "active" || subscription.status === "trialing");
+  const startedNow = previous.status === "incomplete" && (subscription.status === "active" || subscription.status === "trialing");
   if (startedNow) events.push(initialPurchase(context, subscription));
 
   const changed = productChange(context, subscription, previous);
@@ -230,7 +230,7 @@ function subscriptionUpdatedEvents(
   }
 
   // A status change reported once, however many payment retries fail along the way.
-  const before = typeof previous["status"] === "string" ? previous["status"] : null;
+  const before = typeof previous.status === "string" ? previous.status : null;
   const entered = (status: string) => before !== null && before !== status && subscription.status === status;
   if (entered("past_due") && before !== "unpaid") {
     events.push({ ...subscriptionEventBase(context, subscription), type: "BILLING_ISSUE" });
@@ -378,7 +378,7 @@ export function mapChargeRefunded(
   previous: Record<string, unknown> | null,
   found: ChargeSubscription,
 ): Normalized {
-  const refundedBefore = previous?.["amount_refunded"];
+  const refundedBefore = previous?.amount_refunded;
   const refunded = typeof refundedBefore === "number" ? charge.amount_refunded - refundedBefore : charge.amount_refunded;
   const refund: EventDraftInput = {
     type: "CANCELLATION",

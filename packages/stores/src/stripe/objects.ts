@@ -151,9 +151,9 @@ export function previousProductAndPrice(previous: Record<string, unknown>): {
   productId: string | null;
   priceId: string | null;
 } | null {
-  const items = SubscriptionItemListSchema.safeParse(previous["items"]);
+  const items = SubscriptionItemListSchema.safeParse(previous.items);
   const item = items.success ? items.data.data[0] : undefined;
-  const plan = PlanSchema.safeParse(previous["plan"]);
+  const plan = PlanSchema.safeParse(previous.plan);
   const legacyPlan = plan.success ? plan.data : undefined;
   const priceId = item?.price?.id ?? item?.plan?.id ?? legacyPlan?.id ?? null;
   const productId = item?.price?.product ?? item?.plan?.product ?? legacyPlan?.product ?? null;
@@ -228,8 +228,8 @@ export function invoicePeriodStart(invoice: StripeInvoice): number | null {
  * subscription. Other objects (a charge) do not name one.
  */
 export function subscriptionKeyOf(object: Record<string, unknown>): string | null {
-  if (object["object"] === "subscription" && typeof object["id"] === "string") return object["id"];
-  if (object["object"] === "invoice") {
+  if (object.object === "subscription" && typeof object.id === "string") return object.id;
+  if (object.object === "invoice") {
     const invoice = InvoiceSchema.safeParse(object);
     return invoice.success ? invoiceSubscriptionId(invoice.data) : null;
   }
