@@ -2,14 +2,13 @@ import { describeError, SecretBox, type Logger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { WebhookSender } from "@subgate/delivery";
 import { JobProducer } from "@subgate/queue";
-import type { StoreModules } from "@subgate/stores";
+import { createStoreRegistry, type StoreRegistry } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { startWorkers, type RunningWorkers } from "@subgate/worker";
 import type { GatewayConfig } from "./config.ts";
 import { checkEncryptionKeys } from "./encryption-check.ts";
 import { createHealthApp, createHttpApp } from "./http-app.ts";
 import { listen, type HttpListener } from "./http-listener.ts";
-import { createStoreModules } from "./stores.ts";
 
 export type Role = "all" | "server" | "worker";
 
@@ -33,8 +32,8 @@ export interface Gateway {
 }
 
 export interface GatewayOverrides {
-  /** Replaces the store modules (tests point the Stripe adapter at a local API). */
-  stores?: StoreModules;
+  /** Replaces the store registry (a test wraps an adapter to hold it mid-normalization). */
+  stores?: StoreRegistry;
 }
 
 /**
@@ -72,7 +71,7 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
     }
     producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
     sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
-    const stores = overrides.stores ?? createStoreModules({ stripeApiBaseUrl: config.stripeApiBaseUrl });
+    const stores = overrides.stores ?? createStoreRegistryFor(config);
     const ready = producer;
     const checkReady = () => readiness(db, ready);
 
@@ -157,4 +156,9 @@ async function takesWrites(db: Db): Promise<void> {
   const [state] = await db.$queryRaw<{ standby: boolean; read_only: string }[]>`
     SELECT pg_is_in_recovery() AS standby, current_setting('transaction_read_only') AS read_only`;
   if (state?.standby || state?.read_only === "on") throw new Error("the database is read-only: writes cannot be taken");
+}
+
+/** The deployment's settings for each store: its API base URLs and trust roots. */
+export function createStoreRegistryFor(config: GatewayConfig): StoreRegistry {
+  return createStoreRegistry({ stripe: { apiBaseUrl: config.stripeApiBaseUrl } });
 }

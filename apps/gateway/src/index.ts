@@ -5,4 +5,3 @@ export * from "./gateway.ts";
 export * from "./http-app.ts";
 export * from "./http-listener.ts";
 export * from "./key-rotation.ts";
-export * from "./stores.ts";

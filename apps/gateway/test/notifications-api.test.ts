@@ -47,6 +47,7 @@ describe("GET /v1/apps/{id}/notifications", () => {
       environment: "sandbox",
       store_notification_id: expect.stringMatching(/^evt_/),
       notification_type: "customer.subscription.updated",
+      notification_subtype: null,
       store_subscription_id: "sub_inbox_6",
       received_at: expect.any(String),
       store_event_at: expect.any(String),

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, LocalStripeApi, WebhookReceiver } from "@subgate/testing";
 import { refundEvent, SUBSCRIPTION_ID } from "@subgate/testing/stripe-objects";
-import type { StoreModules } from "@subgate/stores";
+import { StoreRegistry, type StoreModule } from "@subgate/stores";
 import type { Gateway } from "../src/gateway.ts";
-import { createStoreModules } from "../src/stores.ts";
+import { createStoreRegistryFor } from "../src/gateway.ts";
 import { createStripeApp, createTestEnvironment, sendStripeEvent, type TestEnvironment } from "./harness.ts";
 
 /*
@@ -30,23 +30,25 @@ beforeAll(async () => {
   await Promise.all([stripeApi.start(), receiver.start()]);
   const stripeApiUrl = stripeApi.url;
   env = await createTestEnvironment({ stripeApiBaseUrl: stripeApiUrl });
-  const real = createStoreModules({ stripeApiBaseUrl: stripeApiUrl });
-  const stripe = real.stripe!;
-  const stores: StoreModules = {
-    stripe: {
-      ...stripe,
-      adapter: {
-        ...stripe.adapter,
-        normalize: async (notification, config) => {
+  const real = createStoreRegistryFor(env.config);
+  const stripe = real.get("stripe")!;
+  const holdingStripe: StoreModule = {
+    ...stripe,
+    bind(stored) {
+      const bound = stripe.bind(stored)!;
+      return {
+        verify: (request) => bound.verify(request),
+        normalize: async (notification) => {
           if (notification.notificationType === "charge.refunded") {
             entered();
             await released;
           }
-          return stripe.adapter.normalize(notification, config);
+          return bound.normalize(notification);
         },
-      },
+      };
     },
   };
+  const stores = new StoreRegistry(real.all().map((module) => (module.store === "stripe" ? holdingStripe : module)));
   gateway = await env.start("all", { stores });
 });
 

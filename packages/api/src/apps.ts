@@ -3,22 +3,14 @@ import { z } from "zod";
 import { AppError, hashApiKey, newId, newToken } from "@subgate/core";
 import { lockStoreConfig, type Db, type Tx } from "@subgate/db";
 import { ingressUrl } from "@subgate/ingress";
-import { STORES, type Store } from "@subgate/schema";
+import type { Store } from "@subgate/schema";
+import type { StoreRegistry } from "@subgate/stores";
 import { requireAdmin, requireAppAccess } from "./auth.ts";
 import type { ApiOptions } from "./context.ts";
-import {
-  STORE_BLOCKS,
-  blockForStore,
-  mergeStoreBlock,
-  openStored,
-  publicStoreView,
-  storeBlocksSchema,
-  type StoreBlock,
-} from "./store-config.ts";
+import { mergeStoreBlock, openStored, publicStoreView, appInputSchema, type StoreBlocksInput } from "./store-config.ts";
 import { parseInput } from "./validate.ts";
 
-const createAppSchema = storeBlocksSchema.extend({ name: z.string().trim().min(1).max(200) });
-const updateAppSchema = storeBlocksSchema.extend({ name: z.string().trim().min(1).max(200).optional() });
+const appName = z.string().trim().min(1).max(200);
 
 function newApiKey(): { key: string; hash: string; prefix: string } {
   const key = newToken("sk_");
@@ -26,20 +18,22 @@ function newApiKey(): { key: string; hash: string; prefix: string } {
 }
 
 export function appsRouter(options: ApiOptions): Router {
-  const { db, secretBox } = options;
+  const { db, secretBox, stores } = options;
+  const createAppSchema = appInputSchema(stores, appName);
+  const updateAppSchema = appInputSchema(stores, appName.optional());
   const router = Router();
 
   /** Writes the given store blocks over what is stored, in the caller's transaction. */
-  async function saveStoreBlocks(tx: Tx, appId: string, blocks: z.infer<typeof storeBlocksSchema>): Promise<void> {
-    for (const block of Object.keys(STORE_BLOCKS) as StoreBlock[]) {
-      const input = blocks[block];
+  async function saveStoreBlocks(tx: Tx, appId: string, blocks: StoreBlocksInput): Promise<void> {
+    for (const module of stores.all()) {
+      const input = blocks[module.block];
       if (!input) continue;
-      const store = STORE_BLOCKS[block];
+      const { store } = module;
       // Exclusive: a worker deciding "unresolved" on the old configuration finishes first (and is
       // then reopened below), or sees this change and processes its notification again.
       await lockStoreConfig(tx, appId, store, "exclusive");
       const row = await tx.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
-      const merged = mergeStoreBlock(block, row ? openStored(secretBox, row) : null, input);
+      const merged = mergeStoreBlock(module, row ? openStored(secretBox, row) : null, input);
       const data = { settings: merged.settings as object, secretsEncrypted: secretBox.sealJson(merged.secrets) };
       await tx.storeConfig.upsert({
         where: { appId_store: { appId, store } },
@@ -57,7 +51,7 @@ export function appsRouter(options: ApiOptions): Router {
     await db.$transaction(async (tx) => {
       await tx.app.create({ data: { id, name: input.name } });
       await tx.apiKey.create({ data: { id: newId("apiKey"), appId: id, keyHash: apiKey.hash, keyPrefix: apiKey.prefix } });
-      await tx.ingressToken.createMany({ data: STORES.map((store) => ({ token: newToken(), appId: id, store })) });
+      await tx.ingressToken.createMany({ data: stores.all().map(({ store }) => ({ token: newToken(), appId: id, store })) });
       await saveStoreBlocks(tx, id, input);
     });
     res.status(201).json({ ...(await appView(db, options, id)), api_key: apiKey.key });
@@ -75,7 +69,7 @@ export function appsRouter(options: ApiOptions): Router {
     const reopened = await db.$transaction(async (tx) => {
       if (input.name !== undefined) await tx.app.update({ where: { id: appId }, data: { name: input.name } });
       await saveStoreBlocks(tx, appId, input);
-      return reopenUnresolved(tx, appId, changedStores(input));
+      return reopenUnresolved(tx, appId, changedStores(stores, input));
     });
     if (reopened.length > 0) {
       const unqueued = await options.producer.enqueueNotifications(reopened.map(({ id }) => id));
@@ -105,8 +99,11 @@ export function appsRouter(options: ApiOptions): Router {
   return router;
 }
 
-function changedStores(blocks: z.infer<typeof storeBlocksSchema>): Store[] {
-  return (Object.keys(STORE_BLOCKS) as StoreBlock[]).filter((block) => blocks[block] !== undefined).map((block) => STORE_BLOCKS[block]);
+function changedStores(stores: StoreRegistry, blocks: StoreBlocksInput): Store[] {
+  return stores
+    .all()
+    .filter((module) => blocks[module.block] !== undefined)
+    .map((module) => module.store);
 }
 
 /**
@@ -131,12 +128,13 @@ async function appView(db: Db, options: ApiOptions, appId: string) {
   if (!app) throw new AppError("not_found", "app not found");
   const ingress: Record<string, { url: string }> = {};
   for (const token of app.ingressTokens) {
-    ingress[blockForStore(token.store)] = { url: ingressUrl(options.publicBaseUrl, token.store, token.token) };
+    const module = options.stores.get(token.store);
+    if (module) ingress[module.block] = { url: ingressUrl(options.publicBaseUrl, module.segment, token.token) };
   }
   const stores: Record<string, unknown> = {};
   for (const row of app.storeConfigs) {
-    const block = blockForStore(row.store);
-    stores[block] = publicStoreView(block, openStored(options.secretBox, row));
+    const module = options.stores.get(row.store);
+    if (module) stores[module.block] = publicStoreView(module, openStored(options.secretBox, row));
   }
   return { id: app.id, name: app.name, created_at: app.createdAt.toISOString(), ingress, stores };
 }

@@ -1,6 +1,7 @@
 import type { Logger, SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
+import type { StoreRegistry } from "@subgate/stores";
 import type { SubscriptionLedger } from "@subgate/subscriptions";
 
 export interface ApiOptions {
@@ -8,6 +9,8 @@ export interface ApiOptions {
   producer: JobProducer;
   ledger: SubscriptionLedger;
   secretBox: SecretBox;
+  /** The stores this build knows: their API blocks, configuration schemas and ingress segments. */
+  stores: StoreRegistry;
   logger: Logger;
   /** Ingress URLs are built from it. */
   publicBaseUrl: string;

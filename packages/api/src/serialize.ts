@@ -46,6 +46,7 @@ export function notificationView(notification: Omit<Notification, "rawBody" | "h
     environment: notification.environment,
     store_notification_id: notification.storeNotificationId,
     notification_type: notification.notificationType,
+    notification_subtype: notification.notificationSubtype,
     store_subscription_id: notification.subscriptionKey,
     received_at: notification.receivedAt.toISOString(),
     store_event_at: iso(notification.storeEventAt),

@@ -1,13 +1,4 @@
-import type { Store } from "@subgate/schema";
-
-/** The path segment of each store's ingress URL: `/ingress/<segment>/<token>`. */
-export const INGRESS_SEGMENTS = { app_store: "apple", play_store: "google", stripe: "stripe" } as const satisfies Record<Store, string>;
-
-export function ingressUrl(publicBaseUrl: string, store: Store, token: string): string {
-  return `${publicBaseUrl.replace(/\/+$/, "")}/ingress/${INGRESS_SEGMENTS[store]}/${token}`;
-}
-
-export function storeForSegment(segment: string): Store | null {
-  const entry = Object.entries(INGRESS_SEGMENTS).find(([, value]) => value === segment);
-  return entry ? (entry[0] as Store) : null;
+/** An ingress URL: `<PUBLIC_BASE_URL>/ingress/<the store module's segment>/<token>`. */
+export function ingressUrl(publicBaseUrl: string, segment: string, token: string): string {
+  return `${publicBaseUrl.replace(/\/+$/, "")}/ingress/${segment}/${token}`;
 }

@@ -4,8 +4,15 @@ import type { Db } from "@subgate/db";
 import { readBody } from "@subgate/http";
 import type { JobProducer } from "@subgate/queue";
 import type { Store } from "@subgate/schema";
-import { loadStoreConfig, problemWithVerified, VerificationError, type StoreModules, type VerifiedNotification } from "@subgate/stores";
-import { storeForSegment } from "./ingress-path.ts";
+import {
+  loadStoreConfig,
+  problemWithVerified,
+  StoreConfigError,
+  VerificationError,
+  type LoadedStoreConfig,
+  type StoreRegistry,
+  type VerifiedNotification,
+} from "@subgate/stores";
 import { flatHeaders, keptHeaders } from "./kept-headers.ts";
 import { recordRejection } from "./record-rejection.ts";
 
@@ -13,7 +20,7 @@ export interface IngressOptions {
   db: Db;
   producer: JobProducer;
   secretBox: SecretBox;
-  stores: StoreModules;
+  stores: StoreRegistry;
   logger: Logger;
   /** API.md: bodies over 1 MB get 413. */
   bodyLimitBytes?: number;
@@ -37,10 +44,11 @@ export function createIngressRouter(options: IngressOptions): Router {
 
   router.post("/ingress/:segment/:token", async (req: Request, res: Response) => {
     const receivedAt = new Date();
-    const store = storeForSegment(String(req.params.segment));
+    const module = options.stores.bySegment(String(req.params.segment));
+    const store = module?.store;
     const token = String(req.params.token);
     const ingress = store ? await unavailableOn503(() => findToken(db, token, store)) : null;
-    if (!store || !ingress) {
+    if (!module || !store || !ingress) {
       logger.warn({ store: req.params.segment }, "ingress request refused: unknown ingress URL");
       throw new AppError("not_found", "unknown ingress URL");
     }
@@ -68,13 +76,19 @@ export function createIngressRouter(options: IngressOptions): Router {
 
     // A store this deployment has no adapter for has no ingress (404); one the app has not
     // configured has no secret to verify against (401). Both are recorded so they show up.
-    if (!options.stores[store]) return refuse("not_found", `this subgate does not accept ${store} notifications`);
-    const loaded = await unavailableOn503(() => loadStoreConfig(db, options.secretBox, options.stores, ingress.appId, store));
-    if (!loaded) return refuse("unauthenticated", `${store} is not configured for this app`);
+    if (!module.verifies) return refuse("not_found", `this subgate does not accept ${store} notifications`);
+    let loaded: LoadedStoreConfig | null;
+    try {
+      loaded = await unavailableOn503(() => loadStoreConfig(db, options.secretBox, options.stores, ingress.appId, store));
+    } catch (error) {
+      if (error instanceof StoreConfigError) return refuse("unauthenticated", error.message);
+      throw error;
+    }
+    if (!loaded?.adapter) return refuse("unauthenticated", `${store} is not configured for this app`);
 
     let verified: VerifiedNotification;
     try {
-      verified = await loaded.module.adapter.verify({ rawBody, headers: flatHeaders(req.headers), receivedAt }, loaded.config);
+      verified = await loaded.adapter.verify({ rawBody, headers: flatHeaders(req.headers), receivedAt });
     } catch (error) {
       if (error instanceof VerificationError) return refuse(FAILURE_CODES[error.failure], error.reason);
       throw error;
@@ -93,11 +107,12 @@ export function createIngressRouter(options: IngressOptions): Router {
             store,
             storeNotificationId: verified.storeNotificationId,
             notificationType: verified.notificationType,
+            notificationSubtype: verified.notificationSubtype,
             environment: verified.environment,
             subscriptionKey: verified.subscriptionKey,
             storeEventAt: verified.storeEventAt,
             receivedAt,
-            rawBody: new Uint8Array(rawBody),
+            rawBody: new Uint8Array(verified.storedBody ?? rawBody),
             headers: keptHeaders(req.headers),
             verification: verified.verification as object,
           },

@@ -18,14 +18,24 @@ export interface VerifiedNotification {
   storeNotificationId: string;
   /** The store's name for the notification (`customer.subscription.updated`, `DID_RENEW`, ...). */
   notificationType: string | null;
+  /** The store's refinement of the type, where it has one (Apple's `BILLING_RECOVERY`, `AUTO_RENEW_DISABLED`). */
+  notificationSubtype: string | null;
   environment: Environment | null;
   subscriptionKey: string | null;
   /** When the store says the notification's event happened; orders notifications of one subscription. */
   storeEventAt: Date | null;
-  /** When the store signed the body, where the proof of origin carries a time (Stripe's `t=`). */
+  /** When the store signed the body, where the proof of origin carries a time (Stripe's `t=`, Apple's `signedDate`). */
   signedAt: Date | null;
-  isTest: boolean;
-  /** How the request was verified, for the record. Never holds a secret. */
+  /**
+   * The bytes the inbox keeps, when they must differ from the bytes received: a body that carries a
+   * secret (Apple V1's `password` is the app's shared secret) is stored without it. Absent: the body
+   * is stored as received.
+   */
+  storedBody?: Buffer;
+  /**
+   * How the request was verified, for the record, and what normalization may rely on without
+   * verifying again (the worker only sees rows the ingress verified). Never holds a secret.
+   */
   verification: Record<string, unknown>;
 }
 
@@ -46,16 +56,24 @@ export class VerificationError extends Error {
   }
 }
 
-/** A stored inbox row, handed back to the adapter for normalization in the worker. */
+/**
+ * A stored inbox row, handed back to the adapter for normalization in the worker. Every row was
+ * verified at the ingress before it was stored: normalization decodes `rawBody` (the stored bytes,
+ * see VerifiedNotification.storedBody) and may trust `verification` without checking signatures again.
+ */
 export interface StoredNotification {
   id: string;
   rawBody: Buffer;
   headers: Readonly<Record<string, string | undefined>>;
   storeNotificationId: string;
   notificationType: string | null;
+  notificationSubtype: string | null;
   environment: Environment | null;
   subscriptionKey: string | null;
+  storeEventAt: Date | null;
   receivedAt: Date;
+  /** What verification established (VerifiedNotification.verification), as stored. */
+  verification: Readonly<Record<string, unknown>>;
 }
 
 /** A time as an adapter gives it (a Date), or as it reads back from the stored JSON (an ISO string). */
@@ -78,8 +96,10 @@ const SubscriptionKeySchema = z.string().min(1).max(SUBSCRIPTION_KEY_MAX_LENGTH)
  *   state is at `storeEventAt`, as a whole: every field the notification knows, or an empty patch
  *   when it carries no state (a Stripe refund or invoice). The ledger applies a state only when no
  *   newer one was applied, so a patch of a few fields must not be sent as if it were the whole.
- *   `stateRank` orders notifications of one subscription that share a store time (Stripe's times
- *   are whole seconds): the higher is later in the subscription's life; 0 where the clock suffices.
+ *   `stateAt` is when that state held, where it is not `storeEventAt`: Google's notification is only a
+ *   signal, and its state is read from Google's API at the time of the call. The ledger orders states
+ *   by it. `stateRank` orders notifications of one subscription that share a state time (Stripe's
+ *   times are whole seconds): the higher is later in the subscription's life; 0 where the clock suffices.
  * - `test`: a store's TEST notification; concerns no subscription.
  * - `unresolved`: concerns a subscription subgate cannot identify without more configuration
  *   (a Stripe refund without the app's API key); stored and reported, never guessed.
@@ -95,6 +115,8 @@ export const NormalizedSchema = z.discriminatedUnion("kind", [
     environment: EnvironmentSchema,
     storeEventAt: StoreTimeSchema,
     state: SubscriptionStatePatchSchema,
+    // Absent: the state held at storeEventAt.
+    stateAt: StoreTimeSchema.optional(),
     // Absent in normalizations stored before ranks existed.
     stateRank: z.number().int().min(0).max(1000).default(0),
     events: z.array(EventDraftSchema).max(100),

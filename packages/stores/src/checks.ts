@@ -32,6 +32,7 @@ export function problemWithVerified(verified: VerifiedNotification, receivedAt: 
   return (
     textProblem("the notification id", verified.storeNotificationId, NOTIFICATION_ID_MAX_LENGTH) ??
     textProblem("the notification type", verified.notificationType, NOTIFICATION_TYPE_MAX_LENGTH) ??
+    textProblem("the notification subtype", verified.notificationSubtype, NOTIFICATION_TYPE_MAX_LENGTH) ??
     textProblem("the subscription id", verified.subscriptionKey, SUBSCRIPTION_KEY_MAX_LENGTH) ??
     (verified.storeEventAt === null ? null : eventTimeProblem("the event time", verified.storeEventAt, receivedAt)) ??
     (verified.signedAt === null ? null : eventTimeProblem("the signing time", verified.signedAt, receivedAt)) ??
@@ -57,6 +58,11 @@ export function checkNormalized(value: unknown, receivedAt: Date): NormalizedChe
     if (problem) return { ok: false, problem };
   }
   if (normalized.kind === "subscription") {
+    // A state read from a store's API is as recent as the call, which may come long after receipt.
+    if (normalized.stateAt) {
+      const problem = eventTimeProblem("stateAt, the state time,", normalized.stateAt, new Date());
+      if (problem) return { ok: false, problem };
+    }
     for (const [index, event] of normalized.events.entries()) {
       const problem = eventTimeProblem(`events.${index}.event_timestamp_ms`, event.event_timestamp_ms, receivedAt);
       if (problem) return { ok: false, problem };

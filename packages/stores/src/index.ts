@@ -1,4 +1,6 @@
 export * from "./adapter.ts";
+export * from "./build-registry.ts";
 export * from "./checks.ts";
 export * from "./registry.ts";
+export * from "./store-module.ts";
 export * from "./stripe/index.ts";

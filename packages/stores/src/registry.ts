@@ -1,41 +1,59 @@
 import type { SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { Store } from "@subgate/schema";
-import type { StoreAdapter } from "./adapter.ts";
+import type { BoundStoreAdapter, StoreModule } from "./store-module.ts";
 
-/** A store's adapter plus how to build its configuration from what subgate stores per app. */
-export interface StoreModule<Config> {
-  adapter: StoreAdapter<Config>;
-  /** `settings` is the stored public part, `secrets` the decrypted credentials. */
-  toAdapterConfig(settings: Record<string, unknown>, secrets: Record<string, unknown>): Config;
+/** The stores this build knows, each by its module: the only place the API, ingress and worker look. */
+export class StoreRegistry {
+  readonly #byStore = new Map<Store, StoreModule>();
+
+  constructor(modules: readonly StoreModule[]) {
+    for (const module of modules) {
+      const clash = this.all().find(
+        (other) => other.store === module.store || other.block === module.block || other.segment === module.segment,
+      );
+      if (clash) throw new Error(`store modules ${clash.store} and ${module.store} share a store, block or segment`);
+      this.#byStore.set(module.store, module);
+    }
+  }
+
+  all(): readonly StoreModule[] {
+    return [...this.#byStore.values()];
+  }
+
+  get(store: Store): StoreModule | undefined {
+    return this.#byStore.get(store);
+  }
+
+  bySegment(segment: string): StoreModule | undefined {
+    return this.all().find((module) => module.segment === segment);
+  }
 }
 
-/** The stores this deployment supports; a store without a module answers 404 at its ingress. */
-// `any`: each module is typed by its own store's configuration, which this map cannot name.
-export type StoreModules = Partial<Record<Store, StoreModule<any>>>;
-
-export interface LoadedStoreConfig<Config = unknown> {
-  module: StoreModule<Config>;
-  config: Config;
+export interface LoadedStoreConfig {
+  module: StoreModule;
+  /** The store's adapter bound to the app's configuration; null when this build has no adapter for the store. */
+  adapter: BoundStoreAdapter | null;
   /** When the configuration was last changed: what a decision taken with it is valid for. */
   version: Date;
 }
 
 /**
  * Reads an app's configuration for one store and decrypts its secrets. Null when the app has not
- * configured that store or this deployment has no adapter for it.
+ * configured that store or this build does not know the store.
  */
 export async function loadStoreConfig(
   db: Db,
   secretBox: SecretBox,
-  modules: StoreModules,
+  registry: StoreRegistry,
   appId: string,
   store: Store,
 ): Promise<LoadedStoreConfig | null> {
-  const module = modules[store];
+  const module = registry.get(store);
   if (!module) return null;
   const row = await db.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
   if (!row) return null;
   const secrets = secretBox.openJson(row.secretsEncrypted) as Record<string, unknown>;
-  return { module, config: module.toAdapterConfig(row.settings as Record<string, unknown>, secrets), version: row.updatedAt };
+  const stored = { ...(row.settings as Record<string, unknown>), ...secrets };
+  return { module, adapter: module.bind(stored), version: row.updatedAt };
 }

@@ -45,11 +45,11 @@ describe("Stripe verify", () => {
     expect(verified).toEqual({
       storeNotificationId: "evt_1QmZzK2Hq2Lk9TbVverify1",
       notificationType: "customer.subscription.updated",
+      notificationSubtype: null,
       environment: "sandbox",
       subscriptionKey: SUBSCRIPTION_ID,
       storeEventAt: new Date((JAN_1 + 60) * 1000),
       signedAt: expect.any(Date),
-      isTest: false,
       verification: { scheme: "stripe-signature", secret_index: 0, api_version: API_VERSIONS.basil },
     });
   });
@@ -81,7 +81,7 @@ describe("Stripe verify", () => {
 
   it("reads an expanded invoice subscription object", async () => {
     const invoice = invoiceObject({ shape: "basil" });
-    invoice["parent"] = {
+    invoice.parent = {
       type: "subscription_details",
       subscription_details: { metadata: {}, subscription: subscriptionObject({ shape: "basil" }) },
     };

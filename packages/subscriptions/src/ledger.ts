@@ -216,7 +216,7 @@ async function applyToSubscription(
   // claims it is newer: otherwise a late, older state change would be mistaken for a stale one.
   const carriesState = Object.keys(state).length > 0;
   const stale = isStale(
-    { at: normalized.storeEventAt, rank: normalized.stateRank },
+    { at: normalized.stateAt ?? normalized.storeEventAt, rank: normalized.stateRank },
     { at: knownTime(subscription.stateAt), rank: subscription.stateRank },
   );
   const deliveries = await recordEvents(
@@ -236,7 +236,11 @@ async function applyToSubscription(
   // but its state never overwrites the newer state already applied.
   const data: Prisma.SubscriptionUpdateInput = {};
   if (carriesState && !stale) {
-    Object.assign(data, state, { environment: normalized.environment, stateAt: normalized.storeEventAt, stateRank: normalized.stateRank });
+    Object.assign(data, state, {
+      environment: normalized.environment,
+      stateAt: normalized.stateAt ?? normalized.storeEventAt,
+      stateRank: normalized.stateRank,
+    });
   } else if (subscription.environment === null) {
     data.environment = normalized.environment;
   }

@@ -13,8 +13,11 @@ import {
   checkNormalized,
   loadStoreConfig,
   RetryableNormalizationError,
+  StoreConfigError,
   type CheckedNormalized,
-  type StoreModules,
+  type LoadedStoreConfig,
+  type Normalized,
+  type StoreRegistry,
   type StoredNotification,
 } from "@subgate/stores";
 import { StoreConfigChangedError, type DueDelivery, type SubscriptionLedger } from "@subgate/subscriptions";
@@ -33,7 +36,7 @@ export const UNEXPECTED_ERROR_LIMIT = 8;
 export interface NotificationProcessorDeps {
   db: Db;
   secretBox: SecretBox;
-  stores: StoreModules;
+  stores: StoreRegistry;
   ledger: SubscriptionLedger;
   producer: JobProducer;
   logger: Logger;
@@ -50,7 +53,7 @@ export interface NotificationProcessorDeps {
 export async function processNotification(deps: NotificationProcessorDeps, notificationId: string): Promise<void> {
   const { db, logger } = deps;
   const row = await db.notification.findUnique({ where: { id: notificationId } });
-  if (!row || row.state !== "pending") return;
+  if (row?.state !== "pending") return;
   // A job handed on after its worker died mid-attempt keeps the backoff the row recorded.
   const waitMs = (row.nextAttemptAt?.getTime() ?? 0) - Date.now();
   if (waitMs > 0) throw new RetryLaterError(`notification ${row.id} is not due for ${waitMs} ms`, waitMs);
@@ -90,16 +93,22 @@ export async function processNotification(deps: NotificationProcessorDeps, notif
 async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notification, attempts: number, log: Logger): Promise<void> {
   const { db } = deps;
   const environment = row.environment as Environment | null;
-  if (!deps.stores[row.store]) {
+  if (!deps.stores.get(row.store)?.verifies) {
     // Stored while this deployment had the store's adapter. Kept: a deployment with it can reopen it.
     await deps.ledger.recordNotification(row.id, { kind: "unresolved", reason: `this subgate has no ${row.store} adapter`, environment });
     log.warn("notification unresolved: this deployment has no adapter for its store");
     return;
   }
-  let loaded;
+  let loaded: LoadedStoreConfig | null;
   try {
     loaded = await loadStoreConfig(db, deps.secretBox, deps.stores, row.appId, row.store);
   } catch (error) {
+    // Kept, not failed: fixing the configuration (PATCH) puts unresolved notifications back to work.
+    if (error instanceof StoreConfigError) {
+      await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: error.message, environment }, null);
+      log.warn({ reason: error.message }, "notification unresolved: the app's store configuration is not valid");
+      return;
+    }
     // Waits, never fails: the operator gives this process the key, and the notification goes on.
     if (error instanceof UnknownEncryptionKeyError) {
       log.error({ reason: error.message }, "cannot open the app's store configuration: SUBGATE_ENCRYPTION_KEY lacks its key");
@@ -107,7 +116,7 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
     }
     throw error;
   }
-  if (!loaded) {
+  if (!loaded?.adapter) {
     // Kept, not failed: configuring the store again puts unresolved notifications back to work.
     await recordAgainstConfig(deps, row.id, { kind: "unresolved", reason: `the app has no ${row.store} configuration`, environment }, null);
     log.warn("notification unresolved: the app has no configuration for its store");
@@ -119,14 +128,17 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
     headers: row.headers as Record<string, string>,
     storeNotificationId: row.storeNotificationId,
     notificationType: row.notificationType,
+    notificationSubtype: row.notificationSubtype,
     environment,
     subscriptionKey: row.subscriptionKey,
+    storeEventAt: row.storeEventAt,
     receivedAt: row.receivedAt,
+    verification: row.verification as Record<string, unknown>,
   };
 
-  let normalized;
+  let normalized: Normalized;
   try {
-    normalized = await loaded.module.adapter.normalize(stored, loaded.config);
+    normalized = await loaded.adapter.normalize(stored);
   } catch (error) {
     if (error instanceof RetryableNormalizationError) {
       log.warn({ reason: error.message, attempt: attempts }, "normalization will be retried");

@@ -4,7 +4,7 @@ import { isUnavailableError, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { WebhookSender } from "@subgate/delivery";
 import { createWorkerConnection, JOB_CATALOG, parseJobPayload, watchRedis, type JobProducer } from "@subgate/queue";
-import type { StoreModules } from "@subgate/stores";
+import type { StoreRegistry } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { processNotification } from "./process-notification.ts";
 import { DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS, RetryLaterError } from "./retry-later.ts";
@@ -17,7 +17,7 @@ export interface WorkerOptions {
   redisUrl: string;
   prefix: string;
   secretBox: SecretBox;
-  stores: StoreModules;
+  stores: StoreRegistry;
   sender: WebhookSender;
   logger: Logger;
   retryScheduleMs: readonly number[];

@@ -1,3 +1,4 @@
+import { StoreRegistry } from "@subgate/stores";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKey, SecretBox, silentLogger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
@@ -141,7 +142,7 @@ describe("a notification job that runs before the notification's next attempt is
     const deps = {
       db,
       secretBox,
-      stores: {},
+      stores: new StoreRegistry([]),
       ledger: new SubscriptionLedger(db),
       producer,
       logger: silentLogger(),
@@ -172,7 +173,7 @@ describe("a notification of a store this deployment has no adapter for, whose ap
     const deps = {
       db,
       secretBox,
-      stores: {},
+      stores: new StoreRegistry([]),
       ledger: new SubscriptionLedger(db),
       producer,
       logger: silentLogger(),

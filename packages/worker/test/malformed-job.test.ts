@@ -1,3 +1,4 @@
+import { StoreRegistry } from "@subgate/stores";
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +37,7 @@ beforeAll(async () => {
     redisUrl: REDIS_URL,
     prefix,
     secretBox: SecretBox.fromString(generateKey()),
-    stores: {},
+    stores: new StoreRegistry([]),
     sender,
     logger: silentLogger(),
     retryScheduleMs: [100],

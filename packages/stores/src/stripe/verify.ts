@@ -154,12 +154,12 @@ function verifiedNotification(event: StripeEvent, secretIndex: number, signedAtS
   return {
     storeNotificationId: event.id,
     notificationType: event.type,
+    notificationSubtype: null,
     environment: environmentOf(event.livemode),
     subscriptionKey: subscriptionKeyOf(event.data.object),
     // Checked against the event time window with the rest (../checks.ts); past Date's range it is invalid.
     storeEventAt: new Date(event.created * 1000),
     signedAt: new Date(signedAtSeconds * 1000),
-    isTest: false,
     verification: {
       scheme: "stripe-signature",
       secret_index: secretIndex,

@@ -1,0 +1,14 @@
+import { createAppleModule } from "./apple/module.ts";
+import { createGoogleModule } from "./google/module.ts";
+import { StoreRegistry } from "./registry.ts";
+import type { StripeAdapterOptions } from "./stripe/config.ts";
+import { createStripeModule } from "./stripe/module.ts";
+
+export interface StoreRegistryOptions {
+  stripe?: StripeAdapterOptions;
+}
+
+/** Every store this build knows, wired to its deployment options (API base URLs, trust roots). */
+export function createStoreRegistry(options: StoreRegistryOptions = {}): StoreRegistry {
+  return new StoreRegistry([createAppleModule(), createGoogleModule(), createStripeModule(options.stripe)]);
+}
