@@ -20,7 +20,7 @@ import {
 
 /**
  * Hostile input against every route of the HTTP server, generated with fast-check: whatever a caller
- * sends, the answer is a 4xx in the error shape of API.md (never a 5xx, never a stack or a secret),
+ * sends, the answer is a 4xx in the error shape of docs/API.md (never a 5xx, never a stack or a secret),
  * nothing is let in without the right credentials, and nothing is stored or changed by a refusal.
  * The example-based tests (api.test.ts, ingress-refusals.test.ts) pin the individual answers; these
  * properties sweep the space around them.
@@ -149,7 +149,7 @@ function expectNothingLeaked(text: string, where: string): void {
 }
 
 /**
- * A 4xx in API.md's shape: exactly `{"error": {"code", "message", "request_id"}}` (plus optional
+ * A 4xx in docs/API.md's shape: exactly `{"error": {"code", "message", "request_id"}}` (plus optional
  * `details`), the request id the same as the answer's X-Request-Id.
  */
 function expectRefusal(answer: Answer, where: string, statuses?: readonly number[]): { code: string; message: string } {

@@ -41,7 +41,7 @@ afterAll(async () => {
   await env?.close();
 });
 
-/** The error shape of API.md, with nothing a caller should not see. */
+/** The error shape of docs/API.md, with nothing a caller should not see. */
 function expectRefusal(answer: Answer, status: number, code: string, mustNotContain: string[] = []): void {
   expect(answer.status, JSON.stringify(answer.body)).toBe(status);
   expect(answer.body).not.toBeNull();

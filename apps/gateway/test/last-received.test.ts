@@ -6,7 +6,7 @@ import { ADMIN_TOKEN, apiClient, createTestEnvironment, sendStripeEvent, STRIPE_
 
 /*
  * `last_received_at` is when subgate received the newest processed notification of a tracked
- * subscription, and never moves backwards (API.md): a notification received earlier but processed
+ * subscription, and never moves backwards (docs/API.md): a notification received earlier but processed
  * later (its store's API was away at first) leaves it where it is. Without the GREATEST that keeps
  * it, no other test noticed it moving back.
  */

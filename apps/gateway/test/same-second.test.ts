@@ -45,7 +45,7 @@ describe("two notifications of one subscription in the same Stripe second, deliv
     expect(rows.map((row) => row.state)).toEqual(["processed", "processed"]);
 
     const subscription = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
-    // API.md: `unknown` is "tracked, nothing received yet"; Stripe says the subscription is active.
+    // docs/API.md: `unknown` is "tracked, nothing received yet"; Stripe says the subscription is active.
     expect(subscription.body.status).toBe("active");
   });
 });

@@ -14,7 +14,7 @@ export interface ApiOptions {
   logger: Logger;
   /** Ingress URLs are built from it. */
   publicBaseUrl: string;
-  /** Null: admin calls are refused (API.md). */
+  /** Null: admin calls are refused (docs/API.md). */
   adminToken: string | null;
   allowPrivateTargets: boolean;
 }

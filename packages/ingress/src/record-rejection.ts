@@ -2,7 +2,7 @@ import type { Db } from "@subgate/db";
 import type { Store } from "@subgate/schema";
 
 /**
- * Makes a refusal visible in the app's notification status (API.md: `last_rejected_at`,
+ * Makes a refusal visible in the app's notification status (docs/API.md: `last_rejected_at`,
  * `last_rejection_reason`), so a misconfigured store console shows up on the dashboard.
  */
 export async function recordRejection(db: Db, appId: string, store: Store, reason: string, at: Date): Promise<void> {

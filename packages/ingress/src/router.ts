@@ -22,7 +22,7 @@ export interface IngressOptions {
   secretBox: SecretBox;
   stores: StoreRegistry;
   logger: Logger;
-  /** API.md: bodies over 1 MB get 413. */
+  /** docs/API.md: bodies over 1 MB get 413. */
   bodyLimitBytes?: number;
 }
 

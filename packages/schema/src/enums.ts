@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-/** Stores as the HTTP API spells them (snake_case, API.md "Casing"). */
+/** Stores as the HTTP API spells them (snake_case, docs/API.md "Casing"). */
 export const STORES = ["app_store", "play_store", "stripe"] as const;
 export const StoreSchema = z.enum(STORES);
 export type Store = z.infer<typeof StoreSchema>;
@@ -16,7 +16,7 @@ export type EventStore = (typeof EVENT_STORES)[Store];
 export const EVENT_ENVIRONMENTS = { sandbox: "SANDBOX", production: "PRODUCTION" } as const;
 export type EventEnvironment = (typeof EVENT_ENVIRONMENTS)[Environment];
 
-/** Subscription statuses of API.md "Tracked subscriptions". */
+/** Subscription statuses of docs/API.md "Tracked subscriptions". */
 export const SUBSCRIPTION_STATUSES = [
   "unknown",
   "trialing",

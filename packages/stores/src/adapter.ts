@@ -40,7 +40,7 @@ export interface VerifiedNotification {
 }
 
 /**
- * Why a request was refused. Each code maps to one ingress answer of API.md:
+ * Why a request was refused. Each code maps to one ingress answer of docs/API.md:
  * malformed → 400, unauthenticated → 401, wrong_app → 403, unavailable → 503.
  */
 export type VerificationFailure = "malformed" | "unauthenticated" | "wrong_app" | "unavailable";

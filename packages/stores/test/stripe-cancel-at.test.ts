@@ -7,7 +7,7 @@
  * The subscription ends at `cancel_at` (customer.subscription.deleted then), not at current_period_end,
  * which Stripe leaves unchanged on the object.
  *
- * subgate's own contract (../shared/API.md): status `canceled` = "will not renew, still active until
+ * subgate's own contract (docs/API.md): status `canceled` = "will not renew, still active until
  * `expires_at`". The CANCELLATION event already says access ends at cancel_at; the state says the period end.
  */
 import { describe, expect, it } from "vitest";

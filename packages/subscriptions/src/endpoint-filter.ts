@@ -1,4 +1,4 @@
-/** An endpoint's filters: empty lists mean "everything" (API.md, webhook endpoints). */
+/** An endpoint's filters: empty lists mean "everything" (docs/API.md, webhook endpoints). */
 export interface EndpointFilter {
   eventTypes: readonly string[];
   environments: readonly string[];

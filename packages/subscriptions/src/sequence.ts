@@ -1,7 +1,7 @@
 /**
  * An event's `sequence` is built from the store's time of its notification, so it increases in
  * store order even when notifications arrive out of order: a late, older notification gets a lower
- * sequence than the newer events already sent, and consumers can discard it as stale (API.md).
+ * sequence than the newer events already sent, and consumers can discard it as stale (docs/API.md).
  * Each store millisecond owns SLOTS_PER_MS consecutive values; events of one notification, and
  * notifications sharing a store timestamp (Stripe's are whole seconds), take the next free slots.
  */
