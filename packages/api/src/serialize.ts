@@ -7,7 +7,7 @@ import { knownTime } from "@subgate/subscriptions";
  */
 export const iso = (date: Date | null | undefined): string | null => knownTime(date ?? null)?.toISOString() ?? null;
 
-/** A tracked subscription as API.md shows it. */
+/** A tracked subscription as docs/API.md shows it. */
 export function subscriptionView(subscription: Subscription) {
   return {
     id: subscription.id,
@@ -21,6 +21,7 @@ export function subscriptionView(subscription: Subscription) {
     auto_renew: subscription.autoRenew,
     period_type: subscription.periodType,
     purchased_at: iso(subscription.purchasedAt),
+    store_user_id: subscription.storeUserId,
     last_event_type: subscription.lastEventType,
     last_event_at: iso(subscription.lastEventAt),
     created_at: subscription.createdAt.toISOString(),
@@ -38,7 +39,7 @@ export function endpointView(endpoint: WebhookEndpoint) {
   };
 }
 
-/** An inbox row as `GET /v1/apps/{id}/notifications` lists it (API.md "Inbox"), without its body. */
+/** An inbox row as `GET /v1/apps/{id}/notifications` lists it (docs/API.md "Inbox"), without its body. */
 export function notificationView(notification: Omit<Notification, "rawBody" | "headers" | "verification" | "normalized">) {
   return {
     id: notification.id,

@@ -33,16 +33,26 @@ export const EventDraftSchema = z.object({
   country_code: z.string().nullable().default(null),
   offer_code: z.string().nullable().default(null),
   renewal_number: z.number().int().nullable().default(null),
+  /** The store's own link to the app's user (Apple's `appAccountToken`), when the purchase carries one. */
+  store_user_id: z.string().nullable().default(null),
+  /** Why the customer asked for a refund (Apple's `consumptionRequestReason`), on CONSUMPTION_REQUEST. */
+  consumption_request_reason: z.string().nullable().default(null),
+  /**
+   * Not delivered. An event that must reach the app once per subscription however many notifications
+   * report it (Apple's GRACE_PERIOD_EXPIRED and the EXPIRED after it both end one period): the ledger
+   * records an event with a given key at most once per subscription.
+   */
+  once_key: z.string().max(512).nullable().default(null),
 });
 export type EventDraft = z.infer<typeof EventDraftSchema>;
 /** Input form: everything but `type` and `event_timestamp_ms` may be left out. */
 export type EventDraftInput = z.input<typeof EventDraftSchema>;
 
 /**
- * The `event` object of an outbound webhook body (API.md "Outbound webhooks").
+ * The `event` object of an outbound webhook body (docs/API.md "Outbound webhooks").
  * `sequence` increases per subscription in store order (see docs/EVENTS.md for how it is built).
  */
-export const WebhookEventSchema = EventDraftSchema.extend({
+export const WebhookEventSchema = EventDraftSchema.omit({ once_key: true }).extend({
   id: z.string(),
   app_id: z.string(),
   store: z.enum(["APP_STORE", "PLAY_STORE", "STRIPE"]),
@@ -56,6 +66,8 @@ export const WebhookEventSchema = EventDraftSchema.extend({
   store_subscription_id: z.string().nullable(),
   /** The store's own name for what happened (`customer.subscription.updated`, `DID_RENEW`, ...). */
   store_notification_type: z.string().nullable(),
+  /** Its subtype, where the store has one (`BILLING_RECOVERY`, `AUTO_RENEW_DISABLED`). */
+  store_notification_subtype: z.string().nullable(),
   notification_id: z.string(),
 });
 export type WebhookEvent = z.infer<typeof WebhookEventSchema>;

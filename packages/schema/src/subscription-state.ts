@@ -14,5 +14,7 @@ export const SubscriptionStatePatchSchema = z.object({
   auto_renew: z.boolean().nullable().optional(),
   period_type: PeriodTypeSchema.nullable().optional(),
   purchased_at_ms: TimeMsSchema.nullable().optional(),
+  /** The store's own link to the app's user (Apple's `appAccountToken`). */
+  store_user_id: z.string().max(512).nullable().optional(),
 });
 export type SubscriptionStatePatch = z.infer<typeof SubscriptionStatePatchSchema>;

@@ -10,6 +10,7 @@ export interface EventContext {
   environment: Environment;
   notificationId: string;
   notificationType: string | null;
+  notificationSubtype: string | null;
   storeEventAt: Date;
   subscription: { id: string; storeSubscriptionId: string; appUserId: string | null } | null;
 }
@@ -33,7 +34,12 @@ export async function recordEvents(tx: Tx, context: EventContext, drafts: readon
   const deliveries: DueDelivery[] = [];
   const now = new Date();
   let highest = await highestSequenceNear(tx, context);
-  for (const [ordinal, draft] of drafts.entries()) {
+  for (const [ordinal, { once_key: onceKey, ...draft }] of drafts.entries()) {
+    // Under the subscription's lock: no other transaction records its events meanwhile.
+    if (onceKey !== null && context.subscription) {
+      const already = await tx.event.findFirst({ where: { subscriptionId: context.subscription.id, onceKey }, select: { id: true } });
+      if (already) continue;
+    }
     const sequence = nextSequence(context.storeEventAt, highest);
     highest = sequence;
     const id = newId("event");
@@ -50,6 +56,7 @@ export async function recordEvents(tx: Tx, context: EventContext, drafts: readon
       subscription_id: context.subscription?.id ?? null,
       store_subscription_id: context.subscription?.storeSubscriptionId ?? null,
       store_notification_type: context.notificationType,
+      store_notification_subtype: context.notificationSubtype,
       notification_id: context.notificationId,
     };
     await tx.event.create({
@@ -64,6 +71,7 @@ export async function recordEvents(tx: Tx, context: EventContext, drafts: readon
         sequence,
         ordinal,
         occurredAt: new Date(draft.event_timestamp_ms),
+        onceKey: context.subscription ? onceKey : null,
         payload,
       },
     });

@@ -8,6 +8,7 @@ export interface SubscriptionStateColumns {
   autoRenew?: boolean | null;
   periodType?: string | null;
   purchasedAt?: Date | null;
+  storeUserId?: string | null;
 }
 
 const toDate = (ms: number | null | undefined): Date | null | undefined =>
@@ -22,6 +23,7 @@ export function stateColumns(patch: SubscriptionStatePatch): SubscriptionStateCo
     autoRenew: patch.auto_renew,
     periodType: patch.period_type,
     purchasedAt: toDate(patch.purchased_at_ms),
+    storeUserId: patch.store_user_id,
   };
   return Object.fromEntries(Object.entries(columns).filter(([, value]) => value !== undefined));
 }
