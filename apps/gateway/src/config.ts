@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from "@subgate/delivery";
+import { loadTrustedRoots } from "@subgate/stores";
 
 /*
  * Every setting subgate reads from the environment, validated once at start. Only the entry point
@@ -53,6 +54,25 @@ const host = z
     "an IP address (0.0.0.0 for every IPv4 interface, :: for every interface) or a host name",
   );
 
+/** Comma-separated files of trusted root certificates (PEM or DER), read now so a bad one stops the start. */
+const rootCertificates = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    if (!value) return null;
+    try {
+      return loadTrustedRoots(
+        ...value
+          .split(",")
+          .map((path) => path.trim())
+          .filter(Boolean),
+      );
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: `comma-separated paths of PEM or DER certificates (${(error as Error).message})` });
+      return z.NEVER;
+    }
+  });
+
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.join(", ")}` });
 
 export const configSchema = z
@@ -100,6 +120,10 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _, -, { and } only")
       .default("subgate"),
     STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
+    APPLE_ROOT_CERTS: rootCertificates,
+    APPLE_ONLINE_CHECKS: booleanFlag,
+    APPLE_OCSP_URL: httpUrl.optional(),
+    APPLE_ALLOW_LOCAL_ENVIRONMENTS: booleanFlag,
     LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
@@ -134,6 +158,13 @@ export interface GatewayConfig {
   sweepGraceMs: number;
   queuePrefix: string;
   stripeApiBaseUrl: string;
+  /** DER roots Apple JWS chains must end at; absent: Apple Root CA - G3, shipped with subgate. */
+  appleTrustedRoots?: Uint8Array[] | null;
+  /** Check Apple chains at the current time with OCSP, instead of at each payload's signedDate. */
+  appleOnlineChecks?: boolean;
+  appleOcspUrl?: string | null;
+  /** Accept Apple's unsigned Xcode and LocalTesting payloads (local development only). */
+  appleAllowLocalEnvironments?: boolean;
 }
 
 export class ConfigError extends Error {

@@ -160,5 +160,13 @@ async function takesWrites(db: Db): Promise<void> {
 
 /** The deployment's settings for each store: its API base URLs and trust roots. */
 export function createStoreRegistryFor(config: GatewayConfig): StoreRegistry {
-  return createStoreRegistry({ stripe: { apiBaseUrl: config.stripeApiBaseUrl } });
+  return createStoreRegistry({
+    apple: {
+      ...(config.appleTrustedRoots ? { trustedRoots: config.appleTrustedRoots } : {}),
+      onlineChecks: config.appleOnlineChecks ?? false,
+      ocspUrl: config.appleOcspUrl ?? null,
+      allowLocalEnvironments: config.appleAllowLocalEnvironments ?? false,
+    },
+    stripe: { apiBaseUrl: config.stripeApiBaseUrl },
+  });
 }

@@ -94,6 +94,10 @@ async function main(): Promise<void> {
     sweepGraceMs: Math.min(10_000, env.SWEEP_INTERVAL_MS),
     queuePrefix: env.QUEUE_PREFIX,
     stripeApiBaseUrl: env.STRIPE_API_BASE_URL,
+    appleTrustedRoots: env.APPLE_ROOT_CERTS,
+    appleOnlineChecks: env.APPLE_ONLINE_CHECKS,
+    appleOcspUrl: env.APPLE_OCSP_URL ?? null,
+    appleAllowLocalEnvironments: env.APPLE_ALLOW_LOCAL_ENVIRONMENTS,
   };
 
   const { created } = await ensureDatabase(config.databaseUrl);

@@ -1,8 +1,10 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKey, parseKey } from "@subgate/core";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "@subgate/delivery";
+import { DEFAULT_APPLE_ROOT_CA_G3_PATH } from "@subgate/stores";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseEnv } from "../src/config.ts";
 import { resolveEncryptionKey } from "../src/encryption-key.ts";
@@ -150,6 +152,43 @@ describe("parseEnv", () => {
     for (const value of ["https://example.com/subgate", "https://example.com/subgate/"]) {
       expect(parseEnv({ PUBLIC_BASE_URL: value }).PUBLIC_BASE_URL).toBe(value);
     }
+  });
+
+  it("reads APPLE_ROOT_CERTS files at once, PEM or DER, and names a file that is not a certificate", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "subgate-roots-"));
+    try {
+      const pem = await readFile(DEFAULT_APPLE_ROOT_CA_G3_PATH, "utf8");
+      const der = new X509Certificate(pem).raw;
+      await writeFile(join(dir, "root.pem"), pem);
+      await writeFile(join(dir, "root.der"), der);
+      await writeFile(join(dir, "junk.pem"), "not a certificate");
+      const env = parseEnv({ APPLE_ROOT_CERTS: `${join(dir, "root.pem")}, ${join(dir, "root.der")}` });
+      expect(env.APPLE_ROOT_CERTS?.map((root) => Buffer.from(root).equals(der))).toEqual([true, true]);
+      expect(parseEnv({}).APPLE_ROOT_CERTS).toBeNull();
+      for (const bad of [join(dir, "junk.pem"), join(dir, "missing.pem")]) {
+        const line = configError({ APPLE_ROOT_CERTS: bad }).message.split("\n")[1];
+        expect(line).toContain("APPLE_ROOT_CERTS");
+        expect(line).toContain(bad);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("takes the Apple switches and the OCSP URL", () => {
+    expect(parseEnv({})).toMatchObject({ APPLE_ONLINE_CHECKS: false, APPLE_ALLOW_LOCAL_ENVIRONMENTS: false });
+    expect(parseEnv({}).APPLE_OCSP_URL).toBeUndefined();
+    const env = parseEnv({
+      APPLE_ONLINE_CHECKS: "yes",
+      APPLE_ALLOW_LOCAL_ENVIRONMENTS: "1",
+      APPLE_OCSP_URL: "http://ocsp.example.com/ocsp",
+    });
+    expect(env).toMatchObject({
+      APPLE_ONLINE_CHECKS: true,
+      APPLE_ALLOW_LOCAL_ENVIRONMENTS: true,
+      APPLE_OCSP_URL: "http://ocsp.example.com/ocsp",
+    });
+    expect(configError({ APPLE_OCSP_URL: "ocsp.example.com" }).message).toContain("APPLE_OCSP_URL");
   });
 
   it("names every wrong variable at once", () => {

@@ -270,21 +270,21 @@ describe("stripe ingress of an app without Stripe configured", () => {
 });
 
 describe("ingress of a store this deployment has no adapter for", () => {
-  it("answers 404 at the app's own Apple and Google URLs and shows the refusal on the status", async () => {
+  it("answers 404 at the app's Google URL (no adapter in this build) and 401 at its unconfigured Apple URL, both shown on the status", async () => {
     const app = await createStripeApp(gateway);
     const created = await app.api.get(`/v1/apps/${app.appId}`);
     const body = JSON.stringify({ signedPayload: "x.y.z" });
-    for (const [block, store] of [
-      ["apple", "app_store"],
-      ["google", "play_store"],
+    for (const [block, store, status, code, reason] of [
+      ["apple", "app_store", 401, "unauthenticated", /app_store is not configured for this app/],
+      ["google", "play_store", 404, "not_found", /does not accept play_store/],
     ] as const) {
       const answer = await postToIngress(gateway, created.body.ingress[block].url, body, {});
-      expectRefusal(answer, 404, "not_found");
-      expect(answer.body.error.message).toContain(store);
-      const status = await app.api.get(`/v1/apps/${app.appId}/notification-status`);
-      const entries = status.body.stores.filter((entry: any) => entry.store === store);
+      expectRefusal(answer, status, code);
+      expect(answer.body.error.message).toMatch(reason);
+      const view = await app.api.get(`/v1/apps/${app.appId}/notification-status`);
+      const entries = view.body.stores.filter((entry: any) => entry.store === store);
       expect(entries.length).toBeGreaterThan(0);
-      for (const entry of entries) expect(entry.last_rejection_reason).toMatch(/does not accept/);
+      for (const entry of entries) expect(entry.last_rejection_reason).toMatch(reason);
     }
     expect(await notificationCount(app.appId)).toBe(0);
   });

@@ -103,7 +103,8 @@ const SubscriptionKeySchema = z.string().min(1).max(SUBSCRIPTION_KEY_MAX_LENGTH)
  * - `test`: a store's TEST notification; concerns no subscription.
  * - `unresolved`: concerns a subscription subgate cannot identify without more configuration
  *   (a Stripe refund without the app's API key); stored and reported, never guessed.
- * - `ignored`: verified, but says nothing subgate tracks (an unknown or informational type).
+ * - `ignored`: verified, but says nothing subgate tracks (an unknown or informational type). `warn`
+ *   asks for an operator's eye (a type subgate does not know yet, a store's reported failure).
  *
  * Every adapter's result is checked against this schema (checks.ts) before anything is recorded:
  * a signed notification can still carry times and strings subgate cannot store.
@@ -126,6 +127,7 @@ export const NormalizedSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("ignored"),
     reason: ReasonSchema,
+    warn: z.boolean().default(false),
     environment: EnvironmentSchema.nullable(),
     subscriptionKey: SubscriptionKeySchema.nullable(),
   }),

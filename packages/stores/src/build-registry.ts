@@ -1,3 +1,4 @@
+import type { AppleAdapterOptions } from "./apple/config.ts";
 import { createAppleModule } from "./apple/module.ts";
 import { createGoogleModule } from "./google/module.ts";
 import { StoreRegistry } from "./registry.ts";
@@ -5,10 +6,11 @@ import type { StripeAdapterOptions } from "./stripe/config.ts";
 import { createStripeModule } from "./stripe/module.ts";
 
 export interface StoreRegistryOptions {
+  apple?: AppleAdapterOptions;
   stripe?: StripeAdapterOptions;
 }
 
 /** Every store this build knows, wired to its deployment options (API base URLs, trust roots). */
 export function createStoreRegistry(options: StoreRegistryOptions = {}): StoreRegistry {
-  return new StoreRegistry([createAppleModule(), createGoogleModule(), createStripeModule(options.stripe)]);
+  return new StoreRegistry([createAppleModule(options.apple), createGoogleModule(), createStripeModule(options.stripe)]);
 }

@@ -1,4 +1,5 @@
 export * from "./adapter.ts";
+export * from "./apple/index.ts";
 export * from "./build-registry.ts";
 export * from "./checks.ts";
 export * from "./registry.ts";

@@ -162,6 +162,10 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
   }
 
   const deliveries = await recordAgainstConfig(deps, row.id, checked.normalized, loaded.version);
+  if (checked.normalized.kind === "ignored") {
+    const level = checked.normalized.warn ? "warn" : "info";
+    log[level]({ reason: checked.normalized.reason, type: row.notificationType, subtype: row.notificationSubtype }, "notification ignored");
+  }
   log.info({ outcome: checked.normalized.kind, deliveries: deliveries.length }, "notification processed");
   const unqueued = await deps.producer.enqueueDeliveries(deliveries);
   if (unqueued > 0) log.warn({ unqueued }, "could not enqueue deliveries; the sweeper will");

@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { defineStoreModule, type StoreModule } from "../store-module.ts";
+import { createAppleAdapter } from "./adapter.ts";
+import type { AppleAdapterOptions } from "./config.ts";
 
 /** The `apple` block of an app (`POST /v1/apps`). */
 export const AppleConfigSchema = z.strictObject({
@@ -8,14 +10,18 @@ export const AppleConfigSchema = z.strictObject({
   shared_secret: z.string().min(1).max(255).nullable().optional(),
 });
 
-export function createAppleModule(): StoreModule {
+export function createAppleModule(options: AppleAdapterOptions = {}): StoreModule {
   return defineStoreModule({
     store: "app_store",
     block: "apple",
     segment: "apple",
     configSchema: AppleConfigSchema,
     secretFields: ["shared_secret"],
-    toAdapterConfig: (stored) => stored,
-    adapter: null,
+    toAdapterConfig: (stored) => ({
+      bundleId: stored.bundle_id,
+      appAppleId: stored.app_apple_id ?? null,
+      sharedSecret: stored.shared_secret ?? null,
+    }),
+    adapter: createAppleAdapter(options),
   });
 }
