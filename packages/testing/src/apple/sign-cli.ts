@@ -67,10 +67,15 @@ function main(): void {
       bundleId: values["bundle-id"],
       ...(appAppleId === undefined ? {} : { appAppleId }),
       transaction: isTest ? null : { ...transaction, bundleId: values["bundle-id"] },
-      renewal: isTest ? null : { ...transaction, autoRenewProductId: values["product-id"] },
+      // As Apple sends them: renewal is off once the customer turned it off or the subscription expired.
+      renewal: isTest ? null : { ...transaction, autoRenewProductId: values["product-id"], autoRenewStatus: renewsAfter(values) ? 1 : 0 },
     });
     console.log(signed.body);
   }, fail);
+}
+
+function renewsAfter(values: { type?: string | undefined; subtype?: string | undefined }): boolean {
+  return values.subtype !== "AUTO_RENEW_DISABLED" && values.type !== "EXPIRED" && values.type !== "GRACE_PERIOD_EXPIRED";
 }
 
 async function loadOrCreateChain(dir: string): Promise<AppleTestChain> {
@@ -86,7 +91,8 @@ async function loadOrCreateChain(dir: string): Promise<AppleTestChain> {
   };
   writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
   writeFileSync(join(dir, "root.pem"), chain.root.pem);
-  console.error(`created a local Apple test chain; trust it with APPLE_ROOT_CERTS=${relative(process.cwd(), join(dir, "root.pem"))}`);
+  const root = relative(process.cwd(), join(dir, "root.pem"));
+  console.error(`created a local Apple test chain; trust it with APPLE_ROOT_CERTS=${root.startsWith("..") ? join(dir, "root.pem") : root}`);
   return chain;
 }
 
