@@ -39,13 +39,21 @@ export async function verifyAppleV2(
   config: AppleConfig,
   options: AppleV2Verification,
 ): Promise<{ verified: VerifiedNotification; decoded: DecodedAppleNotification }> {
-  const local = isLocal(signedPayload);
-  if (local && !options.allowLocalEnvironments) {
-    throw new VerificationError(
-      "unauthenticated",
-      `unsigned ${local} payloads are refused; APPLE_ALLOW_LOCAL_ENVIRONMENTS=true accepts them for local development`,
-    );
+  // Verified first; only a payload that does not verify is read unverified, to tell a local one apart
+  // (so the common path decodes each JWS once).
+  let outer: Record<string, unknown>;
+  let local: string | null = null;
+  try {
+    outer = await options.verifier.verify(signedPayload);
+  } catch (error) {
+    local = localEnvironmentClaimed(signedPayload);
+    if (local === null) throw asVerificationError(error, "signedPayload");
+    refuseLocalUnlessAllowed(local, options);
+    outer = decodeJwsPayloadUnverified(signedPayload, { unsigned: true });
   }
+  // A payload signed by a trusted chain that names a local environment is refused all the same.
+  local ??= localEnvironmentOf(outer);
+  if (local !== null) refuseLocalUnlessAllowed(local, options);
   const open = async (jws: string, what: string) => {
     try {
       return local ? decodeJwsPayloadUnverified(jws, { unsigned: true }) : await options.verifier.verify(jws);
@@ -54,7 +62,7 @@ export async function verifyAppleV2(
     }
   };
 
-  const payload = shaped(AppleNotificationPayloadSchema, await open(signedPayload, "signedPayload"), "the notification");
+  const payload = shaped(AppleNotificationPayloadSchema, outer, "the notification");
   const identity = identityOf(payload);
   const environment = environmentOf(identity.environment);
   if (!environment) throw signedBut(`the environment ${JSON.stringify(identity.environment)} is not one Apple uses`);
@@ -97,17 +105,26 @@ export async function verifyAppleV2(
   };
 }
 
-/** The local environment an unverified payload claims (`Xcode`, `LocalTesting`), or null. */
-function isLocal(signedPayload: string): string | null {
-  let claimed: Record<string, unknown>;
+function refuseLocalUnlessAllowed(local: string, options: AppleV2Verification): void {
+  if (options.allowLocalEnvironments) return;
+  throw new VerificationError(
+    "unauthenticated",
+    `unsigned ${local} payloads are refused; APPLE_ALLOW_LOCAL_ENVIRONMENTS=true accepts them for local development`,
+  );
+}
+
+/** The local environment a JWS that did not verify claims (`Xcode`, `LocalTesting`), or null (also when it cannot be read). */
+function localEnvironmentClaimed(signedPayload: string): string | null {
   try {
-    // Only to read which environment it claims: a signed payload is verified in full after this.
-    claimed = decodeJwsPayloadUnverified(signedPayload, { unsigned: true });
-  } catch (error) {
-    throw asVerificationError(error, "signedPayload");
+    return localEnvironmentOf(decodeJwsPayloadUnverified(signedPayload, { unsigned: true }));
+  } catch {
+    return null;
   }
+}
+
+function localEnvironmentOf(payload: Record<string, unknown>): string | null {
   for (const form of ["data", "summary", "appData"]) {
-    const environment = (claimed[form] as Record<string, unknown> | undefined)?.environment;
+    const environment = (payload[form] as Record<string, unknown> | undefined)?.environment;
     if (typeof environment === "string" && LOCAL_ENVIRONMENTS.includes(environment)) return environment;
   }
   return null;
