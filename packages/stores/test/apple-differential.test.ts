@@ -426,7 +426,7 @@ const FORGED: readonly ForgedCase[] = [
   {
     name: 'alg "none" (no signature)',
     build: signedWith((f) => f.chain, { alg: "none" }),
-    subgate: { failure: "unauthenticated", because: /ES256/ },
+    subgate: { failure: "unauthenticated", because: /alg must be ES256, got "none"/ },
     apple: atNotification("VERIFICATION_FAILURE"),
   },
   {
