@@ -3,12 +3,7 @@ import { decodeJwsPayloadUnverified } from "./jws/index.ts";
 import { normalizeAppleV1 } from "./v1/mapping.ts";
 import { AppleV1BodySchema } from "./v1/payload.ts";
 import { normalizeAppleV2 } from "./v2/mapping.ts";
-import {
-  AppleNotificationPayloadSchema,
-  AppleRenewalInfoSchema,
-  AppleTransactionSchema,
-  type DecodedAppleNotification,
-} from "./v2/payloads.ts";
+import { AppleNotificationPayloadSchema, type DecodedAppleNotification, openNestedJws } from "./v2/payloads.ts";
 
 /*
  * In the worker, every Apple row in the inbox was verified at the ingress (signatures, chain,
@@ -19,8 +14,8 @@ import {
 /** Stored rows were verified at the ingress; a local-environment row (where allowed) has no signature. */
 const UNSIGNED = { unsigned: true };
 
-export function normalizeStoredAppleV2(notification: StoredNotification): Normalized {
-  return normalizeAppleV2(decodeStoredV2(notification.rawBody));
+export async function normalizeStoredAppleV2(notification: StoredNotification): Promise<Normalized> {
+  return normalizeAppleV2(await decodeStoredV2(notification.rawBody));
 }
 
 export function normalizeStoredAppleV1(notification: StoredNotification): Normalized {
@@ -28,14 +23,13 @@ export function normalizeStoredAppleV1(notification: StoredNotification): Normal
 }
 
 /** Decodes a stored V2 body: the notification, then its signed transaction and renewal info. */
-export function decodeStoredV2(rawBody: Buffer): DecodedAppleNotification {
+export async function decodeStoredV2(rawBody: Buffer): Promise<DecodedAppleNotification> {
   const { signedPayload } = JSON.parse(rawBody.toString("utf8")) as { signedPayload: string };
   const payload = AppleNotificationPayloadSchema.parse(decodeJwsPayloadUnverified(signedPayload, UNSIGNED));
-  const transactionJws = payload.data?.signedTransactionInfo;
-  const renewalJws = payload.data?.signedRenewalInfo;
-  return {
-    payload,
-    transaction: transactionJws === undefined ? null : AppleTransactionSchema.parse(decodeJwsPayloadUnverified(transactionJws, UNSIGNED)),
-    renewal: renewalJws === undefined ? null : AppleRenewalInfoSchema.parse(decodeJwsPayloadUnverified(renewalJws, UNSIGNED)),
-  };
+  const nested = await openNestedJws(
+    payload.data,
+    async (jws) => decodeJwsPayloadUnverified(jws, UNSIGNED),
+    (schema, value) => schema.parse(value),
+  );
+  return { payload, ...nested };
 }

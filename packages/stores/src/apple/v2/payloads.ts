@@ -120,6 +120,30 @@ export const AppleRenewalInfoSchema = z.looseObject({
 });
 export type AppleRenewalInfo = z.infer<typeof AppleRenewalInfoSchema>;
 
+/** The fields of `data` that hold a JWS of their own. */
+export type NestedJwsField = "signedTransactionInfo" | "signedRenewalInfo";
+
+/**
+ * Opens the signed transaction and renewal info of a notification's `data`, in parallel, and checks
+ * each one's shape: the one place that knows which field holds which payload. `open` verifies (at the
+ * ingress) or decodes what was verified before (in the worker); `check` says how a shape is refused.
+ */
+export async function openNestedJws(
+  data: AppleNotificationPayload["data"],
+  open: (jws: string, field: NestedJwsField) => Promise<Record<string, unknown>>,
+  check: <Schema extends z.ZodType>(schema: Schema, value: Record<string, unknown>, field: NestedJwsField) => z.output<Schema>,
+): Promise<{ transaction: AppleTransaction | null; renewal: AppleRenewalInfo | null }> {
+  const opened = async <Schema extends z.ZodType>(field: NestedJwsField, schema: Schema): Promise<z.output<Schema> | null> => {
+    const jws = data?.[field];
+    return jws === undefined ? null : check(schema, await open(jws, field), field);
+  };
+  const [transaction, renewal] = await Promise.all([
+    opened("signedTransactionInfo", AppleTransactionSchema),
+    opened("signedRenewalInfo", AppleRenewalInfoSchema),
+  ]);
+  return { transaction, renewal };
+}
+
 /** A verified V2 notification with its nested signed data, decoded: what normalization reads. */
 export interface DecodedAppleNotification {
   payload: AppleNotificationPayload;

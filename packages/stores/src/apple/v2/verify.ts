@@ -9,10 +9,9 @@ import {
   type AppleNotificationPayload,
   AppleNotificationPayloadSchema,
   type AppleRenewalInfo,
-  AppleRenewalInfoSchema,
   type AppleTransaction,
-  AppleTransactionSchema,
   type DecodedAppleNotification,
+  openNestedJws,
 } from "./payloads.ts";
 
 export interface AppleV2Verification {
@@ -68,18 +67,7 @@ export async function verifyAppleV2(
   if (!environment) throw signedBut(`the environment ${JSON.stringify(identity.environment)} is not one Apple uses`);
   checkApp(identity, environment, config);
 
-  const [transaction, renewal] = await Promise.all([
-    payload.data?.signedTransactionInfo === undefined
-      ? null
-      : open(payload.data.signedTransactionInfo, "signedTransactionInfo").then((value) =>
-          shaped(AppleTransactionSchema, value, "signedTransactionInfo"),
-        ),
-    payload.data?.signedRenewalInfo === undefined
-      ? null
-      : open(payload.data.signedRenewalInfo, "signedRenewalInfo").then((value) =>
-          shaped(AppleRenewalInfoSchema, value, "signedRenewalInfo"),
-        ),
-  ]);
+  const { transaction, renewal } = await openNestedJws(payload.data, open, shaped);
   checkNested(identity, config, transaction, renewal);
 
   const signedAt = new Date(payload.signedDate);
