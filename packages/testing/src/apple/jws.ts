@@ -1,6 +1,9 @@
 import { createHmac, createPublicKey, type KeyObject, sign } from "node:crypto";
 import type { AppleTestChain } from "./chain.ts";
 
+/** What signing needs of a chain: the x5c it sends and the leaf's key. */
+export type AppleJwsSigner = Pick<AppleTestChain, "x5c" | "leafPrivateKey">;
+
 export interface SignAppleJwsOptions {
   /** The header's `alg`. Default ES256. ES384/ES512 sign with the matching hash, HS256 with an HMAC, none with nothing. */
   alg?: string;
@@ -21,14 +24,14 @@ function b64url(bytes: Uint8Array | string): string {
 }
 
 /** A compact JWS in the shape of Apple's signed payloads: header {alg: "ES256", x5c: [leaf, intermediate, root]}. */
-export function signAppleJws(payload: object, chain: AppleTestChain, options: SignAppleJwsOptions = {}): string {
+export function signAppleJws(payload: object, chain: AppleJwsSigner, options: SignAppleJwsOptions = {}): string {
   const alg = options.alg ?? "ES256";
   const header = { alg, x5c: options.x5c ?? chain.x5c, ...options.header };
   const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   return `${signingInput}.${b64url(signatureOf(signingInput, alg, chain, options))}`;
 }
 
-function signatureOf(signingInput: string, alg: string, chain: AppleTestChain, options: SignAppleJwsOptions): Uint8Array {
+function signatureOf(signingInput: string, alg: string, chain: AppleJwsSigner, options: SignAppleJwsOptions): Uint8Array {
   if (alg === "none") return new Uint8Array(0);
   if (alg === "HS256") {
     const secret = options.hmacSecret ?? createPublicKey(chain.leafPrivateKey).export({ format: "der", type: "spki" });

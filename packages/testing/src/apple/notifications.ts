@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { AppleTestChain } from "./chain.ts";
-import { signAppleJws } from "./jws.ts";
+import { type AppleJwsSigner, signAppleJws } from "./jws.ts";
 
 /*
  * App Store Server Notifications V2 as Apple sends them, signed at test time with a test chain:
@@ -133,7 +132,7 @@ export function appleNotificationPayload(input: AppleNotificationInput, sign: (p
 }
 
 /** A V2 notification signed with `chain`, as Apple posts it. */
-export function signAppleNotification(chain: AppleTestChain, input: AppleNotificationInput): SignedAppleNotification {
+export function signAppleNotification(chain: AppleJwsSigner, input: AppleNotificationInput): SignedAppleNotification {
   const sign = (payload: object) => signAppleJws(payload, chain);
   const { payload, transaction, renewal } = appleNotificationPayload(input, sign);
   const signedPayload = sign(payload);

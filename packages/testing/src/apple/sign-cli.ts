@@ -3,7 +3,8 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { type AppleTestChain, createAppleTestChain } from "./chain.ts";
+import { createAppleTestChain } from "./chain.ts";
+import type { AppleJwsSigner } from "./jws.ts";
 import { type AppleEnvironmentName, signAppleNotification, TEST_BUNDLE_ID } from "./notifications.ts";
 
 /*
@@ -78,7 +79,7 @@ function renewsAfter(values: { type?: string | undefined; subtype?: string | und
   return values.subtype !== "AUTO_RENEW_DISABLED" && values.type !== "EXPIRED" && values.type !== "GRACE_PERIOD_EXPIRED";
 }
 
-async function loadOrCreateChain(dir: string): Promise<AppleTestChain> {
+async function loadOrCreateChain(dir: string): Promise<AppleJwsSigner> {
   const file = join(dir, "chain.json");
   if (existsSync(file)) return fromStored(JSON.parse(readFileSync(file, "utf8")) as StoredChain);
   const chain = await createAppleTestChain();
@@ -97,12 +98,12 @@ async function loadOrCreateChain(dir: string): Promise<AppleTestChain> {
 }
 
 /** What signing needs of a stored chain: the three certificates in x5c order and the leaf's key. */
-function fromStored(stored: StoredChain): AppleTestChain {
+function fromStored(stored: StoredChain): AppleJwsSigner {
   const base64 = (pem: string) => Buffer.from(new X509Certificate(pem).raw).toString("base64");
   return {
     x5c: [base64(stored.leaf), base64(stored.intermediate), base64(stored.root)],
     leafPrivateKey: createPrivateKey(stored.leafKey),
-  } as AppleTestChain;
+  };
 }
 
 function fail(message: unknown): never {
