@@ -1,5 +1,6 @@
 import { type AppleTestChain, createAppleTestChain, LocalOcspResponder, signAppleJws } from "@subgate/testing/apple";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { thrown } from "./fixtures/thrown.ts";
 import { AppleJwsError, AppleJwsVerifier, type AppleJwsVerifierOptions } from "../src/apple/jws/index.ts";
 
 const NOW = Math.floor(Date.now() / 1000) * 1000;
@@ -82,14 +83,7 @@ describe("AppleJwsVerifier chain cache", () => {
     const verifier = new AppleJwsVerifier({ trustedRoots: [a.rootDer] });
     expect(verifier.verifySync(signAppleJws({ signedDate: NOW }, a))).toBeTruthy();
     const mixed = signAppleJws({ signedDate: NOW }, a, { x5c: [a.leaf.base64, b.intermediate.base64, a.root.base64] });
-    let caught: unknown;
-    try {
-      verifier.verifySync(mixed);
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(AppleJwsError);
-    expect((caught as AppleJwsError).reason).toBe("the leaf certificate is not issued by the intermediate");
+    expect(thrown(AppleJwsError, () => verifier.verifySync(mixed)).reason).toBe("the leaf certificate is not issued by the intermediate");
   });
 
   it("rejects nonsensical cache settings", () => {

@@ -1,20 +1,12 @@
 import { generateKeyPairSync } from "node:crypto";
 import { type AppleTestChain, createAppleTestChain, signAppleJws } from "@subgate/testing/apple";
 import { beforeAll, describe, expect, it } from "vitest";
+import { thrown } from "./fixtures/thrown.ts";
 import { AppleJwsError, type AppleJwsFailure, AppleJwsVerifier } from "../src/apple/jws/index.ts";
 
 const payload = () => ({ notificationType: "TEST", notificationUUID: "3b8f4a4c-2a8e-4a44-9a3a-4b0e0a6f7c11", signedDate: Date.now() });
 
-function refusal(verifier: AppleJwsVerifier, jws: string): AppleJwsError {
-  let caught: unknown;
-  try {
-    verifier.verifySync(jws);
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AppleJwsError);
-  return caught as AppleJwsError;
-}
+const refusal = (verifier: AppleJwsVerifier, jws: string): AppleJwsError => thrown(AppleJwsError, () => verifier.verifySync(jws));
 
 function expectRefused(verifier: AppleJwsVerifier, jws: string, failure: AppleJwsFailure, reason: RegExp): void {
   const error = refusal(verifier, jws);

@@ -1,5 +1,6 @@
 import { type AppleTestChain, createAppleTestChain, signAppleJws } from "@subgate/testing/apple";
 import { beforeAll, describe, expect, it } from "vitest";
+import { thrown } from "./fixtures/thrown.ts";
 import { AppleJwsError, AppleJwsVerifier } from "../src/apple/jws/index.ts";
 
 const HOUR = 3_600_000;
@@ -7,16 +8,7 @@ const DAY = 24 * HOUR;
 // Certificate times have whole seconds.
 const NOW = Math.floor(Date.now() / 1000) * 1000;
 
-function refusal(run: () => unknown): AppleJwsError {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AppleJwsError);
-  return caught as AppleJwsError;
-}
+const refusal = (run: () => unknown): AppleJwsError => thrown(AppleJwsError, run);
 
 const notification = (signedDate: unknown) => ({ notificationType: "DID_RENEW", signedDate });
 

@@ -1,5 +1,6 @@
 import { type AppleTestChain, createAppleTestChain, signAppleJws } from "@subgate/testing/apple";
 import { beforeAll, describe, expect, it } from "vitest";
+import { thrown } from "./fixtures/thrown.ts";
 import { AppleJwsError, AppleJwsVerifier, decodeJwsPayloadUnverified } from "../src/apple/jws/index.ts";
 
 const b64url = (text: string) => Buffer.from(text).toString("base64url");
@@ -8,15 +9,9 @@ const PAYLOAD = b64url('{"notificationType":"TEST","signedDate":1700000000000}')
 const SIGNATURE = "A".repeat(86);
 
 function malformedReason(run: () => unknown): string {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(AppleJwsError);
-  expect((caught as AppleJwsError).failure).toBe("malformed");
-  return (caught as AppleJwsError).reason;
+  const error = thrown(AppleJwsError, run);
+  expect(error.failure).toBe("malformed");
+  return error.reason;
 }
 
 describe("decodeJwsPayloadUnverified", () => {

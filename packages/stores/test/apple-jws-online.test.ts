@@ -1,6 +1,7 @@
 import { createServer, type AddressInfo } from "node:net";
 import { type AppleTestChain, createAppleTestChain, LocalOcspResponder, signAppleJws } from "@subgate/testing/apple";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { rejected } from "./fixtures/thrown.ts";
 import { AppleJwsError, AppleJwsVerifier, type AppleJwsVerifierOptions } from "../src/apple/jws/index.ts";
 
 const HOUR = 3_600_000;
@@ -15,14 +16,7 @@ async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/ocsp`;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<AppleJwsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AppleJwsError);
-  return error as AppleJwsError;
-}
+const refusal = (promise: Promise<unknown>): Promise<AppleJwsError> => rejected(AppleJwsError, promise);
 
 const notification = (signedDate = NOW) => ({ notificationType: "DID_RENEW", signedDate });
 

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
+import { rejected } from "./fixtures/thrown.ts";
 import { VerificationError } from "../src/adapter.ts";
 import { createStripeAdapter, type StripeConfig } from "../src/index.ts";
 import {
@@ -30,14 +31,7 @@ const subscriptionEventBody = JSON.stringify(
 );
 
 /** Runs verify and returns the VerificationError it must throw. */
-async function refusal(promise: Promise<unknown>): Promise<VerificationError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(VerificationError);
-  return error as VerificationError;
-}
+const refusal = (promise: Promise<unknown>): Promise<VerificationError> => rejected(VerificationError, promise);
 
 describe("Stripe verify", () => {
   it("accepts a request signed with the configured secret and describes the event", async () => {
