@@ -45,13 +45,13 @@ export function createIngressRouter(options: IngressOptions): Router {
   router.post("/ingress/:segment/:token", async (req: Request, res: Response) => {
     const receivedAt = new Date();
     const module = options.stores.bySegment(String(req.params.segment));
-    const store = module?.store;
     const token = String(req.params.token);
-    const ingress = store ? await unavailableOn503(() => findToken(db, token, store)) : null;
-    if (!module || !store || !ingress) {
+    const ingress = module ? await unavailableOn503(() => findToken(db, token, module.store)) : null;
+    if (!module || !ingress) {
       logger.warn({ store: req.params.segment }, "ingress request refused: unknown ingress URL");
       throw new AppError("not_found", "unknown ingress URL");
     }
+    const { store } = module;
     const log = logger.child({ app_id: ingress.appId, store });
 
     const refuse = async (code: ErrorCode, reason: string): Promise<never> => {
