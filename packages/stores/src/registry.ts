@@ -5,28 +5,33 @@ import type { BoundStoreAdapter, StoreModule } from "./store-module.ts";
 
 /** The stores this build knows, each by its module: the only place the API, ingress and worker look. */
 export class StoreRegistry {
+  readonly #modules: readonly StoreModule[];
   readonly #byStore = new Map<Store, StoreModule>();
+  readonly #bySegment = new Map<string, StoreModule>();
 
   constructor(modules: readonly StoreModule[]) {
-    for (const module of modules) {
-      const clash = this.all().find(
-        (other) => other.store === module.store || other.block === module.block || other.segment === module.segment,
-      );
+    for (const [index, module] of modules.entries()) {
+      const clash = modules
+        .slice(0, index)
+        .find((other) => other.store === module.store || other.block === module.block || other.segment === module.segment);
       if (clash) throw new Error(`store modules ${clash.store} and ${module.store} share a store, block or segment`);
       this.#byStore.set(module.store, module);
+      this.#bySegment.set(module.segment, module);
     }
+    this.#modules = [...modules];
   }
 
   all(): readonly StoreModule[] {
-    return [...this.#byStore.values()];
+    return this.#modules;
   }
 
   get(store: Store): StoreModule | undefined {
     return this.#byStore.get(store);
   }
 
+  /** The module an ingress URL's segment names (every ingress request asks). */
   bySegment(segment: string): StoreModule | undefined {
-    return this.all().find((module) => module.segment === segment);
+    return this.#bySegment.get(segment);
   }
 }
 
