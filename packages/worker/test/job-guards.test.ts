@@ -124,6 +124,19 @@ describe("a delivery job that runs before the delivery's next attempt is due", (
   });
 });
 
+/** A notification processor with no store adapters, retrying hourly. */
+function notificationDeps() {
+  return {
+    db,
+    secretBox,
+    stores: new StoreRegistry([]),
+    ledger: new SubscriptionLedger(db),
+    producer,
+    logger: silentLogger(),
+    notificationRetryScheduleMs: [HOUR],
+  };
+}
+
 describe("a notification job that runs before the notification's next attempt is due", () => {
   it("does not normalize it again early, and does not count an attempt", async () => {
     await db.notification.create({
@@ -139,15 +152,7 @@ describe("a notification job that runs before the notification's next attempt is
         nextAttemptAt: new Date(Date.now() + HOUR),
       },
     });
-    const deps = {
-      db,
-      secretBox,
-      stores: new StoreRegistry([]),
-      ledger: new SubscriptionLedger(db),
-      producer,
-      logger: silentLogger(),
-      notificationRetryScheduleMs: [HOUR],
-    };
+    const deps = notificationDeps();
     const delayMs = await retryDelay(processNotification(deps, "ntf_backing_off"));
     expect(delayMs).toBeGreaterThan(HOUR - 60_000);
     expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_backing_off" } })).toMatchObject({ state: "pending", attempts: 3 });
@@ -170,15 +175,7 @@ describe("a notification of a store this deployment has no adapter for, whose ap
         verification: {},
       },
     });
-    const deps = {
-      db,
-      secretBox,
-      stores: new StoreRegistry([]),
-      ledger: new SubscriptionLedger(db),
-      producer,
-      logger: silentLogger(),
-      notificationRetryScheduleMs: [HOUR],
-    };
+    const deps = notificationDeps();
     await processNotification(deps, "ntf_no_adapter");
     expect(await db.notification.findUniqueOrThrow({ where: { id: "ntf_no_adapter" } })).toMatchObject({
       state: "unresolved",
