@@ -120,6 +120,8 @@ export const configSchema = z
       .regex(/^[A-Za-z0-9_{}-]+$/, "letters, digits, _, -, { and } only")
       .default("subgate"),
     STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
+    APP_STORE_API_BASE_URL: httpUrl.default("https://api.storekit.itunes.apple.com"),
+    APP_STORE_SANDBOX_API_BASE_URL: httpUrl.default("https://api.storekit-sandbox.itunes.apple.com"),
     APPLE_ROOT_CERTS: rootCertificates,
     APPLE_ONLINE_CHECKS: booleanFlag,
     APPLE_OCSP_URL: httpUrl.optional(),
@@ -158,6 +160,9 @@ export interface GatewayConfig {
   sweepGraceMs: number;
   queuePrefix: string;
   stripeApiBaseUrl: string;
+  /** App Store Server API, production and sandbox; absent: Apple's hosts. */
+  appStoreApiBaseUrl?: string;
+  appStoreSandboxApiBaseUrl?: string;
   /** DER roots Apple JWS chains must end at; absent: Apple Root CA - G3, shipped with subgate. */
   appleTrustedRoots?: Uint8Array[] | null;
   /** Check Apple chains at the current time with OCSP, instead of at each payload's signedDate. */

@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     sweepGraceMs: Math.min(10_000, env.SWEEP_INTERVAL_MS),
     queuePrefix: env.QUEUE_PREFIX,
     stripeApiBaseUrl: env.STRIPE_API_BASE_URL,
+    appStoreApiBaseUrl: env.APP_STORE_API_BASE_URL,
+    appStoreSandboxApiBaseUrl: env.APP_STORE_SANDBOX_API_BASE_URL,
     appleTrustedRoots: env.APPLE_ROOT_CERTS,
     appleOnlineChecks: env.APPLE_ONLINE_CHECKS,
     appleOcspUrl: env.APPLE_OCSP_URL ?? null,
