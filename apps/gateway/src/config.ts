@@ -1,6 +1,11 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
+import { createSecureContext } from "node:tls";
+import proxyAddr from "proxy-addr";
 import { z } from "zod";
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from "@subgate/delivery";
+import { createAddressAllowList } from "@subgate/ingress";
 import { loadTrustedRoots } from "@subgate/stores";
 
 /*
@@ -54,24 +59,103 @@ const host = z
     "an IP address (0.0.0.0 for every IPv4 interface, :: for every interface) or a host name",
   );
 
+/** An optional setting read by `parse`; what `parse` throws is said after what is expected. */
+function parsedWith<T, U>(expected: string, parse: (value: string) => T, unset: () => U) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx): T | U => {
+      if (!value) return unset();
+      try {
+        return parse(value);
+      } catch (error) {
+        ctx.addIssue({ code: "custom", message: `${expected} (${(error as Error).message})` });
+        return z.NEVER;
+      }
+    });
+}
+
+/** Comma-separated entries, trimmed. An empty one is refused, not skipped: `17.0.0.0/8,` is a slip. */
+function entriesOf(value: string): string[] {
+  const entries = value.split(",").map((entry) => entry.trim());
+  if (entries.includes("")) throw new Error("an entry is empty: two commas in a row, or one at an end");
+  return entries;
+}
+
 /** Comma-separated files of trusted root certificates (PEM or DER), read now so a bad one stops the start. */
-const rootCertificates = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
-    if (!value) return null;
+const rootCertificates = parsedWith(
+  "comma-separated paths of PEM or DER certificates",
+  (value) =>
+    loadTrustedRoots(
+      ...value
+        .split(",")
+        .map((path) => path.trim())
+        .filter(Boolean),
+    ),
+  () => null,
+);
+
+/** Addresses and CIDR ranges, checked now so a typo stops the start instead of refusing Apple. */
+const appleAllowedIps = parsedWith(
+  "comma-separated IPv4 or IPv6 addresses or CIDR ranges, such as 17.0.0.0/8",
+  (value) => {
+    const entries = entriesOf(value);
+    createAddressAllowList("APPLE_INGRESS_ALLOWED_IPS", entries);
+    return entries;
+  },
+  () => null,
+);
+
+/**
+ * Express's `trust proxy`, in the forms Express takes: true or false, a number of proxies in front
+ * (hops), or addresses, CIDR ranges and proxy-addr's names. The list is compiled by proxy-addr now,
+ * as Express compiles it, so a value Express would throw on stops the start.
+ */
+const trustProxy = parsedWith(
+  "true, false, a number of proxies, or comma-separated addresses, CIDR ranges and loopback, linklocal, uniquelocal",
+  (value): boolean | number | string[] => {
+    const trimmed = value.trim();
+    if (/^(true|false)$/i.test(trimmed)) return trimmed.toLowerCase() === "true";
+    if (/^\d{1,6}$/.test(trimmed)) return Number(trimmed);
+    const entries = entriesOf(trimmed);
+    proxyAddr.compile(entries);
+    return entries;
+  },
+  () => false,
+);
+
+const TLS_KEY_EXPECTED = "a PEM file with the certificate's unencrypted private key";
+
+/** The server's certificate (then any intermediates), read now: HTTPS takes PEM only. */
+const tlsCertificate = parsedWith(
+  "a PEM file with the server's certificate",
+  (path) => {
+    const pem = readFileSync(path);
     try {
-      return loadTrustedRoots(
-        ...value
-          .split(",")
-          .map((path) => path.trim())
-          .filter(Boolean),
-      );
+      createSecureContext({ cert: pem });
     } catch (error) {
-      ctx.addIssue({ code: "custom", message: `comma-separated paths of PEM or DER certificates (${(error as Error).message})` });
-      return z.NEVER;
+      throw new Error(`it holds no PEM certificate: ${(error as Error).message}`);
     }
-  });
+    return pem;
+  },
+  () => null,
+);
+
+const tlsKey = parsedWith(
+  TLS_KEY_EXPECTED,
+  (path) => {
+    const pem = readFileSync(path);
+    try {
+      createPrivateKey(pem);
+    } catch (error) {
+      // Node would ask for a passphrase on the terminal: a service has none to give.
+      if (pem.includes("ENCRYPTED")) throw new Error("it is encrypted, and subgate takes no passphrase");
+      throw new Error(`it holds no private key: ${(error as Error).message}`);
+    }
+    return pem;
+  },
+  () => null,
+);
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.join(", ")}` });
 
@@ -91,6 +175,9 @@ export const configSchema = z
     // Unset by default, so `start:server` and `start:worker` side by side on one machine do not collide.
     HEALTH_PORT: integer(0, 65535).optional(),
     PUBLIC_BASE_URL: baseUrl.optional(),
+    TRUST_PROXY: trustProxy,
+    TLS_CERT_FILE: tlsCertificate,
+    TLS_KEY_FILE: tlsKey,
     SUBGATE_ADMIN_TOKEN: z
       .string()
       .min(8, "at least 8 characters")
@@ -102,18 +189,9 @@ export const configSchema = z
     SUBGATE_DATA_DIR: z.string().default(".subgate"),
     WEBHOOK_ALLOW_PRIVATE_TARGETS: booleanFlag,
     WEBHOOK_TIMEOUT_MS: integer(100, 120_000, "a number of milliseconds").default(15_000),
-    WEBHOOK_RETRY_SCHEDULE: z
-      .string()
-      .optional()
-      .transform((value, ctx) => {
-        if (!value) return [...DEFAULT_RETRY_SCHEDULE_MS];
-        try {
-          return parseRetrySchedule(value);
-        } catch (error) {
-          ctx.addIssue({ code: "custom", message: `comma-separated delays such as 5s,5m,30m,2h (${(error as Error).message})` });
-          return z.NEVER;
-        }
-      }),
+    WEBHOOK_RETRY_SCHEDULE: parsedWith("comma-separated delays such as 5s,5m,30m,2h", parseRetrySchedule, () => [
+      ...DEFAULT_RETRY_SCHEDULE_MS,
+    ]),
     SWEEP_INTERVAL_MS: integer(100, 86_400_000, "a number of milliseconds").default(30_000),
     QUEUE_PREFIX: z
       .string()
@@ -126,11 +204,31 @@ export const configSchema = z
     APPLE_ONLINE_CHECKS: booleanFlag,
     APPLE_OCSP_URL: httpUrl.optional(),
     APPLE_ALLOW_LOCAL_ENVIRONMENTS: booleanFlag,
+    APPLE_INGRESS_ALLOWED_IPS: appleAllowedIps,
     LOG_LEVEL: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SUBGATE_ENCRYPTION_KEY) {
       ctx.addIssue({ code: "custom", path: ["SUBGATE_ENCRYPTION_KEY"], message: "a key: it is required when NODE_ENV=production" });
+    }
+    const [cert, key] = [env.TLS_CERT_FILE, env.TLS_KEY_FILE];
+    if (cert && !key) {
+      ctx.addIssue({ code: "custom", path: ["TLS_KEY_FILE"], message: `${TLS_KEY_EXPECTED} (TLS_CERT_FILE is set: HTTPS needs both)` });
+    } else if (key && !cert) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["TLS_CERT_FILE"],
+        message: "a PEM file with the server's certificate (TLS_KEY_FILE is set: HTTPS needs both)",
+      });
+    } else if (cert && key) {
+      try {
+        createSecureContext({ cert, key });
+      } catch (error) {
+        const reason = /key values mismatch/.test((error as Error).message)
+          ? "it is not the key of the certificate in TLS_CERT_FILE"
+          : (error as Error).message;
+        ctx.addIssue({ code: "custom", path: ["TLS_KEY_FILE"], message: `${TLS_KEY_EXPECTED} (${reason})` });
+      }
     }
   });
 
@@ -170,6 +268,12 @@ export interface GatewayConfig {
   appleOcspUrl?: string | null;
   /** Accept Apple's unsigned Xcode and LocalTesting payloads (local development only). */
   appleAllowLocalEnvironments?: boolean;
+  /** Addresses and CIDR ranges allowed to post to App Store ingress URLs; absent or null: any address. */
+  appleIngressAllowedIps?: string[] | null;
+  /** Express's `trust proxy` (true, a hop count, or addresses and ranges); absent: false, no proxy believed. */
+  trustProxy?: boolean | number | string[];
+  /** PEM certificate (chain) and key: the HTTP server serves HTTPS, TLS 1.2 and later; absent or null: plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 export class ConfigError extends Error {

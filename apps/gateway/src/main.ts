@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     host: env.HOST,
     port: env.PORT,
     healthPort: env.HEALTH_PORT ?? null,
-    publicBaseUrl: env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`,
+    publicBaseUrl: env.PUBLIC_BASE_URL ?? `${env.TLS_CERT_FILE ? "https" : "http"}://localhost:${env.PORT}`,
     adminToken: env.SUBGATE_ADMIN_TOKEN ?? null,
     encryptionKey: encryption.key,
     encryptionKeySource: encryption.source,
@@ -100,6 +100,10 @@ async function main(): Promise<void> {
     appleOnlineChecks: env.APPLE_ONLINE_CHECKS,
     appleOcspUrl: env.APPLE_OCSP_URL ?? null,
     appleAllowLocalEnvironments: env.APPLE_ALLOW_LOCAL_ENVIRONMENTS,
+    appleIngressAllowedIps: env.APPLE_INGRESS_ALLOWED_IPS,
+    trustProxy: env.TRUST_PROXY,
+    // Both or neither: parseEnv refuses one alone.
+    tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { cert: env.TLS_CERT_FILE, key: env.TLS_KEY_FILE } : null,
   };
 
   const { created } = await ensureDatabase(config.databaseUrl);

@@ -1,10 +1,11 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKey, parseKey } from "@subgate/core";
 import { DEFAULT_RETRY_SCHEDULE_MS } from "@subgate/delivery";
 import { DEFAULT_APPLE_ROOT_CA_G3_PATH } from "@subgate/stores";
+import { createSelfSignedTlsCertificate } from "@subgate/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, parseEnv } from "../src/config.ts";
 import { resolveEncryptionKey } from "../src/encryption-key.ts";
@@ -84,6 +85,18 @@ describe("parseEnv", () => {
     // An Authorization: Bearer header cannot carry a space: such a token could never be used.
     ["SUBGATE_ADMIN_TOKEN", "admin token with spaces"],
     ["NODE_ENV", "staging"],
+    ["APPLE_INGRESS_ALLOWED_IPS", "17.0.0.0/33"],
+    ["APPLE_INGRESS_ALLOWED_IPS", "2001:db8::/129"],
+    ["APPLE_INGRESS_ALLOWED_IPS", "apple.com"],
+    ["APPLE_INGRESS_ALLOWED_IPS", "17.0.0.0/8 10.0.0.0/8"],
+    // A slip, not "no entry": an empty entry is refused rather than skipped.
+    ["APPLE_INGRESS_ALLOWED_IPS", "17.0.0.0/8,"],
+    ["TRUST_PROXY", "yes"],
+    ["TRUST_PROXY", "-1"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
+    ["TRUST_PROXY", "Loopback"],
+    ["TRUST_PROXY", "loopback,,10.0.0.1"],
+    ["TLS_CERT_FILE", "/nonexistent/subgate-cert.pem"],
   ])("refuses %s=%s with a ConfigError naming the variable", (name, value) => {
     const error = configError({ [name]: value });
     expect(error.message).toContain(name);
@@ -102,6 +115,16 @@ describe("parseEnv", () => {
     ["LOG_LEVEL", "loud", 'LOG_LEVEL: got "loud"; expected one of fatal, error, warn, info, debug, trace, silent'],
     ["HOST", "not a host", 'HOST: got "not a host"; expected an IP address'],
     ["WEBHOOK_TIMEOUT_MS", "5s", 'WEBHOOK_TIMEOUT_MS: got "5s"; expected a number of milliseconds from 100 to 120000'],
+    [
+      "APPLE_INGRESS_ALLOWED_IPS",
+      "17.0.0.0/8,17.0.0.0/33",
+      'APPLE_INGRESS_ALLOWED_IPS: got "17.0.0.0/8,17.0.0.0/33"; expected comma-separated IPv4 or IPv6 addresses or CIDR ranges, such as 17.0.0.0/8 ("17.0.0.0/33": an IPv4 prefix length is 0 to 32)',
+    ],
+    [
+      "TRUST_PROXY",
+      "loopback, proxy.internal",
+      'TRUST_PROXY: got "loopback, proxy.internal"; expected true, false, a number of proxies, or comma-separated addresses, CIDR ranges and loopback, linklocal, uniquelocal (invalid IP address: proxy.internal)',
+    ],
   ])("says what %s=%s is and what is expected", (name, value, line) => {
     const error = configError({ [name]: value });
     expect(error.message.split("\n")[1]).toContain(line);
@@ -189,6 +212,81 @@ describe("parseEnv", () => {
       APPLE_OCSP_URL: "http://ocsp.example.com/ocsp",
     });
     expect(configError({ APPLE_OCSP_URL: "ocsp.example.com" }).message).toContain("APPLE_OCSP_URL");
+  });
+
+  it("checks nothing of App Store ingress addresses by default, and reads a list of IPv4 and IPv6 addresses and ranges", () => {
+    expect(parseEnv({}).APPLE_INGRESS_ALLOWED_IPS).toBeNull();
+    expect(parseEnv({ APPLE_INGRESS_ALLOWED_IPS: " 17.0.0.0/8 , 2001:db8::/32,203.0.113.9,::1" }).APPLE_INGRESS_ALLOWED_IPS).toEqual([
+      "17.0.0.0/8",
+      "2001:db8::/32",
+      "203.0.113.9",
+      "::1",
+    ]);
+  });
+
+  it("believes no proxy by default, and reads TRUST_PROXY as Express takes it", () => {
+    expect(parseEnv({}).TRUST_PROXY).toBe(false);
+    for (const [value, expected] of [
+      ["true", true],
+      ["FALSE", false],
+      ["1", 1],
+      ["2", 2],
+      ["loopback", ["loopback"]],
+      ["loopback, linklocal,uniquelocal", ["loopback", "linklocal", "uniquelocal"]],
+      ["10.0.0.0/8, 192.168.1.1, fd00::/8, 10.0.0.0/255.0.0.0", ["10.0.0.0/8", "192.168.1.1", "fd00::/8", "10.0.0.0/255.0.0.0"]],
+    ] as const) {
+      expect(parseEnv({ TRUST_PROXY: value }).TRUST_PROXY).toEqual(expected);
+    }
+  });
+
+  it("reads TLS_CERT_FILE and TLS_KEY_FILE at once, both or neither, and names the file that is wrong and why", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "subgate-tls-"));
+    try {
+      const [server, other] = await Promise.all([createSelfSignedTlsCertificate(), createSelfSignedTlsCertificate()]);
+      const path = (name: string) => join(dir, name);
+      await writeFile(path("cert.pem"), server.cert);
+      await writeFile(path("key.pem"), server.key);
+      await writeFile(path("other-key.pem"), other.key);
+      const encrypted = createPrivateKey(server.key).export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw" });
+      await writeFile(path("encrypted-key.pem"), encrypted);
+
+      const env = parseEnv({ TLS_CERT_FILE: path("cert.pem"), TLS_KEY_FILE: path("key.pem") });
+      expect(env.TLS_CERT_FILE?.toString()).toBe(server.cert);
+      expect(env.TLS_KEY_FILE?.toString()).toBe(server.key);
+      expect(parseEnv({})).toMatchObject({ TLS_CERT_FILE: null, TLS_KEY_FILE: null });
+
+      const line = (source: Record<string, string>) => {
+        const lines = configError(source).message.split("\n").slice(1);
+        expect(lines).toHaveLength(1);
+        return lines[0]?.trim();
+      };
+      expect(line({ TLS_CERT_FILE: path("cert.pem") })).toBe(
+        "TLS_KEY_FILE: not set; expected a PEM file with the certificate's unencrypted private key (TLS_CERT_FILE is set: HTTPS needs both)",
+      );
+      expect(line({ TLS_KEY_FILE: path("key.pem") })).toBe(
+        "TLS_CERT_FILE: not set; expected a PEM file with the server's certificate (TLS_KEY_FILE is set: HTTPS needs both)",
+      );
+      expect(line({ TLS_CERT_FILE: path("cert.pem"), TLS_KEY_FILE: path("other-key.pem") })).toBe(
+        `TLS_KEY_FILE: got ${JSON.stringify(path("other-key.pem"))}; expected a PEM file with the certificate's unencrypted private key (it is not the key of the certificate in TLS_CERT_FILE)`,
+      );
+      expect(line({ TLS_CERT_FILE: path("cert.pem"), TLS_KEY_FILE: path("encrypted-key.pem") })).toContain(
+        "(it is encrypted, and subgate takes no passphrase)",
+      );
+      expect(line({ TLS_CERT_FILE: path("missing.pem"), TLS_KEY_FILE: path("key.pem") })).toMatch(
+        /^TLS_CERT_FILE: got ".*missing\.pem"; expected a PEM file with the server's certificate \(ENOENT: no such file or directory/,
+      );
+      // The two files the wrong way round.
+      expect(line({ TLS_CERT_FILE: path("key.pem"), TLS_KEY_FILE: path("key.pem") })).toMatch(
+        /^TLS_CERT_FILE: got ".*key\.pem"; expected a PEM file with the server's certificate \(it holds no PEM certificate/,
+      );
+      expect(line({ TLS_CERT_FILE: path("cert.pem"), TLS_KEY_FILE: path("cert.pem") })).toMatch(
+        /^TLS_KEY_FILE: got ".*cert\.pem"; expected a PEM file with the certificate's unencrypted private key \(it holds no private key/,
+      );
+      // The key's content is never in a message.
+      expect(configError({ TLS_CERT_FILE: path("cert.pem"), TLS_KEY_FILE: path("other-key.pem") }).message).not.toContain("PRIVATE KEY");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("names every wrong variable at once", () => {
@@ -348,6 +446,16 @@ describe("the entry point", () => {
     } finally {
       await rm(join(dataDir, ".env"));
     }
+  }, 40_000);
+
+  it("exits non-zero with one clear line when TLS_KEY_FILE is set without TLS_CERT_FILE", async () => {
+    await writeFile(join(dataDir, "key.pem"), (await createSelfSignedTlsCertificate()).key);
+    const result = await runMain({ SUBGATE_DATA_DIR: dataDir, TLS_KEY_FILE: join(dataDir, "key.pem") });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      "invalid configuration:",
+      expect.stringMatching(/^ {2}TLS_CERT_FILE: not set; expected .*HTTPS needs both/),
+    ]);
   }, 40_000);
 
   it("exits non-zero for an unknown role", async () => {

@@ -4,4 +4,5 @@ export * from "./postgres-fault-proxy.ts";
 export * from "./stripe-api.ts";
 export * from "./stripe-events.ts";
 export * from "./test-database.ts";
+export * from "./tls-certificate.ts";
 export * from "./webhook-receiver.ts";
