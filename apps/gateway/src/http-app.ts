@@ -10,7 +10,13 @@ export interface HealthAppOptions {
   checkReady(): Promise<Record<string, "ok" | string>>;
 }
 
-export interface HttpAppOptions extends ApiOptions, IngressOptions, HealthAppOptions {}
+export interface HttpAppOptions extends ApiOptions, IngressOptions, HealthAppOptions {
+  /**
+   * Express's `trust proxy`: which proxies' X-Forwarded-For is believed for `req.ip` (what the
+   * ingress allow lists check). Default false: `req.ip` is the socket's address, whatever a header says.
+   */
+  trustProxy?: boolean | number | string[];
+}
 
 /** Ingress URLs carry their token in the path; logs show the route, never the token. */
 function loggedPath(req: Request): string {
@@ -37,7 +43,9 @@ function requestLog(logger: Logger) {
 
 /** The HTTP server: probes, store ingress and the API. */
 export function createHttpApp(options: HttpAppOptions): Express {
-  return buildApp(options, [createIngressRouter(options), createApiRouter(options)]);
+  const app = buildApp(options, [createIngressRouter(options), createApiRouter(options)]);
+  app.set("trust proxy", options.trustProxy ?? false);
+  return app;
 }
 
 /** A worker-only process's HTTP (on HEALTH_PORT): the same probes and nothing else. */

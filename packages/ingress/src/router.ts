@@ -13,8 +13,12 @@ import {
   type StoreRegistry,
   type VerifiedNotification,
 } from "@subgate/stores";
+import type { AddressAllowList } from "./address-allow-list.ts";
 import { flatHeaders, keptHeaders } from "./kept-headers.ts";
 import { recordRejection } from "./record-rejection.ts";
+
+// The package's entry re-exports this module: the allow lists its options take come with it.
+export * from "./address-allow-list.ts";
 
 export interface IngressOptions {
   db: Db;
@@ -24,6 +28,11 @@ export interface IngressOptions {
   logger: Logger;
   /** docs/API.md: bodies over 1 MB get 413. */
   bodyLimitBytes?: number;
+  /**
+   * Per store, the client addresses (`req.ip`, so as the app's `trust proxy` reads them) allowed to
+   * post to its ingress URLs; a store without a list takes any address.
+   */
+  allowedAddresses?: Partial<Record<Store, AddressAllowList>>;
 }
 
 const FAILURE_CODES: Record<VerificationError["failure"], ErrorCode> = {
@@ -63,6 +72,11 @@ export function createIngressRouter(options: IngressOptions): Router {
       }
       throw new AppError(code, reason);
     };
+
+    // After the token lookup, so a refusal is charged to its app, and before the body is read: an
+    // address that may not post gets nothing read.
+    const allowed = options.allowedAddresses?.[store];
+    if (allowed && !allowed.allows(req.ip)) return refuse("forbidden", `address ${req.ip ?? "(unknown)"} is not in ${allowed.name}`);
 
     // After the token lookup, so an oversized body is charged to its app; a declared length over the
     // limit is refused before any of the body is read.
