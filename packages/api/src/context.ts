@@ -1,7 +1,7 @@
 import type { Logger, SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
-import type { StoreRegistry } from "@subgate/stores";
+import type { AppStoreApis, StoreRegistry } from "@subgate/stores";
 import type { SubscriptionLedger } from "@subgate/subscriptions";
 
 export interface ApiOptions {
@@ -17,4 +17,6 @@ export interface ApiOptions {
   /** Null: admin calls are refused (docs/API.md). */
   adminToken: string | null;
   allowPrivateTargets: boolean;
+  /** Calls to Apple's App Store Server API on an app's behalf (test notifications, history). */
+  appStoreApis: AppStoreApis;
 }

@@ -2,6 +2,8 @@ import { Router, type NextFunction, type Request, type Response } from "express"
 import { AppError } from "@subgate/core";
 import { jsonBody } from "@subgate/http";
 import { authenticate } from "./auth.ts";
+import { appleHistoryReplaysRouter } from "./apple-history-replays.ts";
+import { appleTestNotificationsRouter } from "./apple-test-notifications.ts";
 import { appsRouter } from "./apps.ts";
 import type { ApiOptions } from "./context.ts";
 import { notificationsRouter } from "./notifications.ts";
@@ -21,6 +23,8 @@ export function createApiRouter(options: ApiOptions): Router {
   router.use(notificationsRouter(options));
   router.use(subscriptionsRouter(options));
   router.use(webhooksRouter(options));
+  router.use(appleTestNotificationsRouter(options));
+  router.use(appleHistoryReplaysRouter(options));
   return router;
 }
 

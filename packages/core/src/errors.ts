@@ -11,9 +11,18 @@ export const ERROR_STATUS = {
   wrong_app: 403,
   not_found: 404,
   conflict: 409,
+  /** The app's configuration for a store lacks what the call needs (an App Store Server API key). */
+  not_configured: 409,
+  /** A store's API refused the app's stored credentials: the app's configuration must be fixed. */
+  store_credentials_rejected: 422,
+  /** A store's API refused the request itself (a range outside its history, say); its reason is in the message. */
+  store_request_rejected: 400,
+  rate_limited: 429,
   payload_too_large: 413,
   unsupported_media_type: 415,
   service_unavailable: 503,
+  /** A store's API is down or answered nonsense; the call can be tried again later. */
+  store_unavailable: 503,
   internal: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
@@ -24,6 +33,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Sent as `Retry-After`: when the caller may try again (a rate limit, an outage). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }

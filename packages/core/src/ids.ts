@@ -29,6 +29,7 @@ export const ID_PREFIXES = {
   endpoint: "ep",
   delivery: "msg",
   attempt: "atm",
+  replay: "rpl",
 } as const;
 
 export function newId(kind: keyof typeof ID_PREFIXES): string {

@@ -25,7 +25,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (appError.code === "service_unavailable") res.setHeader("retry-after", "5");
+    const retryAfter = appError.retryAfterSeconds ?? (appError.code === "service_unavailable" ? 5 : undefined);
+    if (retryAfter !== undefined) res.setHeader("retry-after", String(Math.max(1, Math.ceil(retryAfter))));
     sendError(req, res, appError);
   };
 }

@@ -23,6 +23,13 @@ export const JOB_CATALOG = {
     // attempt count so it survives Redis losing the job); attempts here is only an upper bound.
     options: { attempts: 1_000, backoff: { type: "retry-later" } },
   },
+  "history.replay": {
+    queue: "replays",
+    schema: z.object({ replayId: z.string().min(1) }),
+    // A replay works through its pages in one job; a store API that is away is retried at the delay
+    // the worker wrote to the replay's row (`retry-later`), and the sweeper re-queues running replays.
+    options: { attempts: 1_000, backoff: { type: "retry-later" } },
+  },
 } as const;
 
 export type JobName = keyof typeof JOB_CATALOG;

@@ -56,9 +56,19 @@ export async function loadStoreConfig(
 ): Promise<LoadedStoreConfig | null> {
   const module = registry.get(store);
   if (!module) return null;
+  const row = await readStoreConfig(db, secretBox, appId, store);
+  return row ? { module, adapter: module.bind(row.stored), version: row.version } : null;
+}
+
+/** An app's stored block for one store, settings and decrypted secrets merged; null if not configured. */
+export async function readStoreConfig(
+  db: Db,
+  secretBox: SecretBox,
+  appId: string,
+  store: Store,
+): Promise<{ stored: Record<string, unknown>; version: Date } | null> {
   const row = await db.storeConfig.findUnique({ where: { appId_store: { appId, store } } });
   if (!row) return null;
   const secrets = secretBox.openJson(row.secretsEncrypted) as Record<string, unknown>;
-  const stored = { ...(row.settings as Record<string, unknown>), ...secrets };
-  return { module, adapter: module.bind(stored), version: row.updatedAt };
+  return { stored: { ...(row.settings as Record<string, unknown>), ...secrets }, version: row.updatedAt };
 }

@@ -279,13 +279,17 @@ async function recordTest(tx: Tx, notification: Notification, environment: Envir
   return deliveries;
 }
 
-/** Moves a status time to the notification's receipt time, never backwards. */
+/**
+ * Moves a status time to the notification's receipt time, never backwards. A notification a history
+ * replay fetched was not received from the store now: it moves neither time (docs/API.md).
+ */
 async function markReceived(
   tx: Tx,
   notification: Notification,
   environment: DbEnvironment,
   column: "lastReceivedAt" | "lastTestReceivedAt",
 ): Promise<void> {
+  if (notification.replayId !== null) return;
   const sqlColumn = column === "lastReceivedAt" ? "last_received_at" : "last_test_received_at";
   // Column names cannot be bound parameters; `sqlColumn` is one of two constants above.
   await tx.$executeRawUnsafe(

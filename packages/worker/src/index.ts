@@ -1,3 +1,4 @@
+export * from "./history-replay.ts";
 export * from "./interrupted-attempts.ts";
 export * from "./process-notification.ts";
 export * from "./retry-later.ts";

@@ -18,7 +18,7 @@ export interface SweeperDeps {
 /**
  * Redis holds nothing PostgreSQL does not also hold. The sweeper re-creates the jobs of rows that
  * still wait for work: stored notifications never processed (or due again after their store's API
- * was away) and deliveries that are due. Job ids
+ * was away), deliveries that are due, and history replays still running. Job ids
  * are row ids, so a row whose job still exists is not queued twice; several workers may sweep.
  * First it records, as interrupted, the attempts of deliveries whose worker died mid-attempt.
  */
@@ -102,11 +102,31 @@ export class Sweeper {
       (id) => producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id }),
       limit,
     );
+    // A replay whose worker stopped (or whose job Redis lost) is picked up where its row says it is.
+    const replays = await this.everyPage(
+      (cursor) =>
+        db.historyReplay.findMany({
+          where: {
+            status: "running",
+            updatedAt: { lt: before },
+            AND: [
+              { OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }] },
+              { OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lt: now } }] },
+            ],
+          },
+          orderBy: { id: "asc" },
+          take: limit,
+          ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
+          select: { id: true },
+        }),
+      (id) => producer.enqueue("history.replay", { replayId: id }, { jobId: id }),
+      limit,
+    );
     if (interrupted) {
       this.deps.logger.warn({ interrupted }, "recorded webhook attempts cut short by a worker that stopped mid-attempt");
     }
-    if (notifications || deliveries) {
-      this.deps.logger.info({ notifications, deliveries }, "sweeper enqueued rows waiting for work");
+    if (notifications || deliveries || replays) {
+      this.deps.logger.info({ notifications, deliveries, replays }, "sweeper enqueued rows waiting for work");
     }
   }
 

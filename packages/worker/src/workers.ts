@@ -4,8 +4,9 @@ import { isUnavailableError, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { WebhookSender } from "@subgate/delivery";
 import { createWorkerConnection, JOB_CATALOG, parseJobPayload, watchRedis, type JobProducer } from "@subgate/queue";
-import type { StoreRegistry } from "@subgate/stores";
+import type { AppStoreApis, StoreRegistry } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
+import { runHistoryReplay } from "./history-replay.ts";
 import { processNotification } from "./process-notification.ts";
 import { DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS, RetryLaterError } from "./retry-later.ts";
 import { sendDelivery } from "./send-delivery.ts";
@@ -18,6 +19,8 @@ export interface WorkerOptions {
   prefix: string;
   secretBox: SecretBox;
   stores: StoreRegistry;
+  /** Apple's App Store Server API, for history replays. */
+  appStoreApis: AppStoreApis;
   sender: WebhookSender;
   logger: Logger;
   retryScheduleMs: readonly number[];
@@ -41,6 +44,9 @@ export interface RunningWorkers {
 export async function startWorkers(options: WorkerOptions): Promise<RunningWorkers> {
   const { logger } = options;
   const ledger = new SubscriptionLedger(options.db);
+  // Aborted first on close: a history replay lets go between pages instead of holding the stop.
+  const stopping = new AbortController();
+  const notificationRetryScheduleMs = options.notificationRetryScheduleMs ?? DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS;
   const connections: Redis[] = [];
   const connection = (): Redis => {
     const redis = createWorkerConnection(options.redisUrl);
@@ -54,14 +60,7 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
     notificationJob.queue,
     async (job: Job) => {
       const { notificationId } = parseJobPayload("notification.process", job.data);
-      await processNotification(
-        {
-          ...options,
-          ledger,
-          notificationRetryScheduleMs: options.notificationRetryScheduleMs ?? DEFAULT_NOTIFICATION_RETRY_SCHEDULE_MS,
-        },
-        notificationId,
-      );
+      await processNotification({ ...options, ledger, notificationRetryScheduleMs }, notificationId);
     },
     {
       connection: connection(),
@@ -92,7 +91,24 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
     },
   );
 
-  for (const worker of [notifications, deliveries]) {
+  const replayJob = JOB_CATALOG["history.replay"];
+  const replays = new Worker(
+    replayJob.queue,
+    async (job: Job) => {
+      const { replayId } = parseJobPayload("history.replay", job.data);
+      await runHistoryReplay({ ...options, retryScheduleMs: notificationRetryScheduleMs, signal: stopping.signal }, replayId);
+    },
+    {
+      connection: connection(),
+      prefix: options.prefix,
+      // Few at a time: a replay is a long run of calls to Apple, which rate-limits per key.
+      concurrency: 2,
+      settings: { backoffStrategy: retryLaterBackoff },
+    },
+  );
+
+  const all = [notifications, deliveries, replays];
+  for (const worker of all) {
     worker.on("failed", (job, error) => {
       if (error instanceof RetryLaterError) return; // already logged with its outcome
       logger.warn({ queue: worker.name, job_id: job?.id, err: error.message }, "job failed");
@@ -102,7 +118,7 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
       if (!isUnavailableError(error)) logger.warn({ queue: worker.name, err: error.message }, "worker error");
     });
   }
-  await Promise.all([notifications.waitUntilReady(), deliveries.waitUntilReady()]);
+  await Promise.all(all.map((worker) => worker.waitUntilReady()));
 
   const sweeper = new Sweeper({
     db: options.db,
@@ -118,8 +134,9 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
   return {
     sweeper,
     async close() {
+      stopping.abort();
       await sweeper.stop();
-      await Promise.all([notifications.close(), deliveries.close()]);
+      await Promise.all(all.map((worker) => worker.close()));
       for (const redis of connections) redis.disconnect();
     },
   };

@@ -1,4 +1,4 @@
-import { StoreRegistry } from "@subgate/stores";
+import { AppStoreApis, StoreRegistry } from "@subgate/stores";
 import { randomBytes } from "node:crypto";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,6 +38,7 @@ beforeAll(async () => {
     prefix,
     secretBox: SecretBox.fromString(generateKey()),
     stores: new StoreRegistry([]),
+    appStoreApis: new AppStoreApis({ productionBaseUrl: "http://127.0.0.1:9", sandboxBaseUrl: "http://127.0.0.1:9" }),
     sender,
     logger: silentLogger(),
     retryScheduleMs: [100],
