@@ -1,6 +1,13 @@
 import { createServer, STATUS_CODES, type RequestListener, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { isIPv6, type AddressInfo, type Socket } from "node:net";
 import { acceptRequestId } from "@subgate/core";
+
+/** A PEM certificate (chain) and its private key. */
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
 
 export interface HttpListener {
   /** A base URL this machine can reach the server at: the bound address, loopback for a wildcard. */
@@ -13,15 +20,16 @@ export interface HttpListener {
 
 /**
  * Serves `app` on `host` (`0.0.0.0`: every IPv4 interface; `::`: every interface) and `port` (0: any
- * free port), with a shutdown that drains.
+ * free port), with a shutdown that drains. With `tls`, HTTPS, TLS 1.2 and later only: Apple posts to
+ * nothing older, and Node's default minimum is not relied on (a flag such as --tls-min-v1.0 lowers it).
  *
  * `server.close()` drops idle keep-alive connections, but a connection whose request is in flight
  * stays open after its answer and holds the close until the client or the keep-alive timeout ends
  * it (a load balancer that keeps sending never does). So answers given once closing has begun
  * carry `Connection: close`: each connection ends with its last answer.
  */
-export async function listen(app: RequestListener, port: number, host = "0.0.0.0"): Promise<HttpListener> {
-  const server = createServer(app);
+export async function listen(app: RequestListener, port: number, host = "0.0.0.0", tls: TlsFiles | null = null): Promise<HttpListener> {
+  const server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, app) : createServer(app);
   const answering = new Set<ServerResponse>();
   let closing = false;
   const lastOnConnection = (res: ServerResponse) => {
@@ -47,7 +55,7 @@ export async function listen(app: RequestListener, port: number, host = "0.0.0.0
   const hostPart = (address: string) => (isIPv6(address) ? `[${address}]` : address);
   const reachable = bound.address === "0.0.0.0" ? "127.0.0.1" : bound.address === "::" ? "::1" : bound.address;
   return {
-    url: `http://${hostPart(reachable)}:${bound.port}`,
+    url: `${tls ? "https" : "http"}://${hostPart(reachable)}:${bound.port}`,
     address: `${hostPart(bound.address)}:${bound.port}`,
     close() {
       closing = true;
