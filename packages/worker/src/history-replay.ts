@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { describeError, isUnavailableError, newId, type Logger, type SecretBox } from "@subgate/core";
 import type { Db, HistoryReplay, Prisma } from "@subgate/db";
 import type { JobProducer } from "@subgate/queue";
@@ -18,8 +19,12 @@ import { notificationRetryDelayMs, RetryLaterError } from "./retry-later.ts";
 
 /** A replay whose store stays away (or that keeps failing) this many tries in a row is failed. */
 export const REPLAY_ATTEMPT_LIMIT = 8;
-/** How long a worker holds a replay without committing a page; a worker that died lets go after it. */
-export const REPLAY_LEASE_MS = 120_000;
+/**
+ * How long a claim on a replay lasts unless renewed. The worker renews it every third of that while
+ * it works (one page can take longer: Apple's retries and Retry-After waits), so a worker that dies
+ * holds its replay this long at most.
+ */
+export const REPLAY_LEASE_MS = 15_000;
 
 export interface HistoryReplayDeps {
   db: Db;
@@ -53,9 +58,13 @@ function isPermanent(error: unknown): boolean {
 export async function runHistoryReplay(deps: HistoryReplayDeps, replayId: string): Promise<void> {
   const { db, logger } = deps;
   const leaseMs = deps.leaseMs ?? REPLAY_LEASE_MS;
-  let replay = await claim(db, replayId, leaseMs);
-  if (!replay) return;
+  const claimed = await claim(db, replayId, leaseMs);
+  if (!claimed) return;
+  let replay = claimed;
   const log = logger.child({ replay_id: replay.id, app_id: replay.appId, environment: replay.environment });
+  const heartbeat = setInterval(() => {
+    renew(db, claimed, leaseMs).catch((error: unknown) => log.warn({ err: describeError(error) }, "could not renew the replay's lease"));
+  }, leaseMs / 3);
 
   try {
     const client = await deps.appStoreApis.forApp(db, deps.secretBox, replay.appId, replay.environment);
@@ -87,6 +96,8 @@ export async function runHistoryReplay(deps: HistoryReplayDeps, replayId: string
       return;
     }
     await handleFailure(deps, replay, error, log);
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
@@ -151,7 +162,7 @@ async function commitPage(db: Db, replay: HistoryReplay, page: PageResult, next:
       : [];
     page.storedIds = stored.map((row) => row.id);
     const moved = await tx.historyReplay.updateMany({
-      where: { id: replay.id, status: "running", leaseUntil: replay.leaseUntil },
+      where: { id: replay.id, status: "running", leasedBy: replay.leasedBy },
       data: {
         paginationToken: next,
         pages: { increment: 1 },
@@ -165,7 +176,7 @@ async function commitPage(db: Db, replay: HistoryReplay, page: PageResult, next:
         error: null,
         status: done ? "done" : "running",
         finishedAt: done ? now : null,
-        leaseUntil: done ? null : new Date(now.getTime() + leaseMs),
+        ...(done ? { leasedBy: null, leaseUntil: null } : { leaseUntil: new Date(now.getTime() + leaseMs) }),
       },
     });
     if (moved.count === 0) throw new LeaseLostError();
@@ -200,8 +211,16 @@ async function handleFailure(deps: HistoryReplayDeps, replay: HistoryReplay, err
 /** Lets the replay go (and records what the caller says), if this worker still holds it. */
 async function release(db: Db, replay: HistoryReplay, data: Prisma.HistoryReplayUpdateManyMutationInput): Promise<void> {
   await db.historyReplay.updateMany({
-    where: { id: replay.id, status: "running", leaseUntil: replay.leaseUntil },
-    data: { ...data, leaseUntil: null },
+    where: { id: replay.id, status: "running", leasedBy: replay.leasedBy },
+    data: { ...data, leasedBy: null, leaseUntil: null },
+  });
+}
+
+/** Extends this worker's claim while it is still its own. */
+async function renew(db: Db, replay: HistoryReplay, leaseMs: number): Promise<void> {
+  await db.historyReplay.updateMany({
+    where: { id: replay.id, status: "running", leasedBy: replay.leasedBy },
+    data: { leaseUntil: new Date(Date.now() + leaseMs) },
   });
 }
 
@@ -219,7 +238,7 @@ async function claim(db: Db, replayId: string, leaseMs: number): Promise<History
       OR: [{ leaseUntil: null }, { leaseUntil: { lt: now } }],
       AND: [{ OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lte: now } }] }],
     },
-    data: { leaseUntil },
+    data: { leasedBy: randomUUID(), leaseUntil },
   });
   if (count === 0) return null;
   return db.historyReplay.findUnique({ where: { id: replayId } });

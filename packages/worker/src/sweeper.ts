@@ -83,7 +83,7 @@ export class Sweeper {
           ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
           select: { id: true },
         }),
-      (id) => producer.enqueue("notification.process", { notificationId: id }, { jobId: id }),
+      ({ id }) => producer.enqueue("notification.process", { notificationId: id }, { jobId: id }),
       limit,
     );
     const deliveries = await this.everyPage(
@@ -99,7 +99,7 @@ export class Sweeper {
           ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
           select: { id: true },
         }),
-      (id) => producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id }),
+      ({ id }) => producer.enqueue("delivery.send", { deliveryId: id }, { jobId: id }),
       limit,
     );
     // A replay whose worker stopped (or whose job Redis lost) is picked up where its row says it is.
@@ -117,9 +117,12 @@ export class Sweeper {
           orderBy: { id: "asc" },
           take: limit,
           ...(cursor ? { cursor: { id: cursor }, skip: 1 } : {}),
-          select: { id: true },
+          select: { id: true, leaseUntil: true },
         }),
-      (id) => producer.enqueue("history.replay", { replayId: id }, { jobId: id }),
+      // A lease that ran out was a worker's that died: its job may still be `active` in Redis until
+      // BullMQ finds it stalled, and a job under the replay's own id is not added while it exists.
+      ({ id, leaseUntil }) =>
+        producer.enqueue("history.replay", { replayId: id }, { jobId: leaseUntil ? `${id}-after-lease-${leaseUntil.getTime()}` : id }),
       limit,
     );
     if (interrupted) {
@@ -157,16 +160,16 @@ export class Sweeper {
    * still exists (re-adding is a no-op) must not use up a fixed batch and hide the ones Redis lost.
    * Stops between pages when the sweeper is stopping. Returns how many rows were seen.
    */
-  private async everyPage(
-    page: (cursor: string | undefined) => Promise<{ id: string }[]>,
-    enqueue: (id: string) => Promise<void>,
+  private async everyPage<Row extends { id: string }>(
+    page: (cursor: string | undefined) => Promise<Row[]>,
+    enqueue: (row: Row) => Promise<void>,
     limit: number,
   ): Promise<number> {
     let seen = 0;
     let cursor: string | undefined;
     do {
       const rows = await page(cursor);
-      for (const { id } of rows) await enqueue(id);
+      for (const row of rows) await enqueue(row);
       seen += rows.length;
       cursor = rows.length === limit ? rows.at(-1)?.id : undefined;
     } while (cursor !== undefined && !this.stopping);

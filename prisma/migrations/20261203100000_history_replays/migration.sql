@@ -22,6 +22,7 @@ CREATE TABLE "history_replays" (
     "reached_at" TIMESTAMPTZ(3),
     "attempts" INTEGER NOT NULL DEFAULT 0,
     "next_attempt_at" TIMESTAMPTZ(3),
+    "leased_by" TEXT,
     "lease_until" TIMESTAMPTZ(3),
     "error" TEXT,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
