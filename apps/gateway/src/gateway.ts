@@ -1,14 +1,16 @@
 import { describeError, SecretBox, type Logger } from "@subgate/core";
 import { createPrismaClient, type Db } from "@subgate/db";
 import { WebhookSender } from "@subgate/delivery";
+import { createAddressAllowList } from "@subgate/ingress";
 import { JobProducer } from "@subgate/queue";
-import { createStoreRegistry, type StoreRegistry } from "@subgate/stores";
+import { APPLE_API_BASE_URLS, AppStoreApis, createStoreRegistry, type StoreRegistry } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { startWorkers, type RunningWorkers } from "@subgate/worker";
 import type { GatewayConfig } from "./config.ts";
 import { checkEncryptionKeys } from "./encryption-check.ts";
 import { createHealthApp, createHttpApp } from "./http-app.ts";
 import { listen, type HttpListener } from "./http-listener.ts";
+import { publicUrlWarnings } from "./public-url-warnings.ts";
 
 export type Role = "all" | "server" | "worker";
 
@@ -72,6 +74,10 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
     producer = new JobProducer({ redisUrl: config.redisUrl, prefix: config.queuePrefix, logger });
     sender = new WebhookSender({ timeoutMs: config.webhookTimeoutMs, allowPrivateTargets: config.allowPrivateTargets });
     const stores = overrides.stores ?? createStoreRegistryFor(config);
+    const appStoreApis = new AppStoreApis({
+      productionBaseUrl: config.appStoreApiBaseUrl ?? APPLE_API_BASE_URLS.production,
+      sandboxBaseUrl: config.appStoreSandboxApiBaseUrl ?? APPLE_API_BASE_URLS.sandbox,
+    });
     const ready = producer;
     const checkReady = () => readiness(db, ready);
 
@@ -82,14 +88,21 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
         ledger: new SubscriptionLedger(db),
         secretBox,
         stores,
+        appStoreApis,
         logger,
         publicBaseUrl: config.publicBaseUrl,
         adminToken: config.adminToken,
         allowPrivateTargets: config.allowPrivateTargets,
         checkReady,
+        trustProxy: config.trustProxy ?? false,
+        // Only Apple publishes the addresses its notifications come from.
+        allowedAddresses: config.appleIngressAllowedIps?.length
+          ? { app_store: createAddressAllowList("APPLE_INGRESS_ALLOWED_IPS", config.appleIngressAllowedIps) }
+          : {},
       });
-      server = await listen(app, config.port, config.host);
+      server = await listen(app, config.port, config.host, config.tls ?? null);
       logger.info({ address: server.address, local_url: server.url, public_base_url: config.publicBaseUrl }, "http server listening");
+      for (const warning of publicUrlWarnings(config.publicBaseUrl)) logger.warn({ public_base_url: config.publicBaseUrl }, warning);
     }
 
     if (role !== "server") {
@@ -100,6 +113,7 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
         prefix: config.queuePrefix,
         secretBox,
         stores,
+        appStoreApis,
         sender,
         logger,
         retryScheduleMs: config.retryScheduleMs,
