@@ -104,7 +104,7 @@ describe("Apple history replays", () => {
 
     // The three the app missed arrive as events of its tracked subscription, after the two it had.
     const events = await eventually(
-      () => {
+      async () => {
         const mine = context.receiver.delivered.map((request) => JSON.parse(request.body).event).filter((e: any) => e.app_id === app.appId);
         return mine.length >= 5 ? mine : undefined;
       },

@@ -42,7 +42,7 @@ describe("Apple test notifications", () => {
     expect(call?.claims).toMatchObject({ iss: key.issuerId, aud: "appstoreconnect-v1", bid: TEST_BUNDLE_ID });
 
     const event = await eventually(
-      () => context.receiver.delivered.map((request) => JSON.parse(request.body).event).find((e: any) => e.app_id === app.appId),
+      async () => context.receiver.delivered.map((request) => JSON.parse(request.body).event).find((e: any) => e.app_id === app.appId),
       15_000,
       "TEST delivered",
     );
