@@ -85,6 +85,15 @@ describe("Apple test notifications", () => {
     expect(notP8.body.error.message).toContain(".p8");
   });
 
+  it("takes a .p8 pasted with literal \\n for its line breaks, and signs with it", async () => {
+    const admin = apiClient(context.gateway.url as string, ADMIN_TOKEN);
+    const escaped = { ...apiKeyBlock(key), private_key: key.privateKeyPem.replaceAll("\n", "\\n") };
+    const created = await admin.post("/v1/apps", { name: "Pasted", apple: { bundle_id: TEST_BUNDLE_ID, ...escaped } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const answer = await admin.post(`/v1/apps/${created.body.id}/apple/test-notifications`, { environment: "sandbox" });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  });
+
   it("answers 409 for an app without an App Store Server API key, naming the fields to set", async () => {
     const app = await createApp(null);
     const answer = await app.api.post(`/v1/apps/${app.appId}/apple/test-notifications`, { environment: "sandbox" });

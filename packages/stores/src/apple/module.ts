@@ -33,6 +33,8 @@ export const AppleConfigSchema = z
     private_key: z
       .string()
       .max(4096)
+      // A key pasted into JSON by hand often arrives with literal `\n` for its line breaks.
+      .transform((pem) => pem.replaceAll("\\n", "\n").trim())
       .refine(isP256Pkcs8, "expected the text of the .p8 file App Store Connect downloads (-----BEGIN PRIVATE KEY-----, an EC P-256 key)")
       .nullable()
       .optional(),
