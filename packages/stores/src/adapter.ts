@@ -121,6 +121,12 @@ export const NormalizedSchema = z.discriminatedUnion("kind", [
     // Absent in normalizations stored before ranks existed.
     stateRank: z.number().int().min(0).max(1000).default(0),
     events: z.array(EventDraftSchema).max(100),
+    /**
+     * The key this subscription replaces (Google's `linkedPurchaseToken`: an upgrade, a downgrade or
+     * a re-signup makes a new purchase token). A subscription tracked under the older key follows
+     * the new one: it keeps its id, and every older key still names it.
+     */
+    supersedesKey: SubscriptionKeySchema.nullable().optional(),
   }),
   z.object({ kind: z.literal("test"), environment: EnvironmentSchema, storeEventAt: StoreTimeSchema }),
   z.object({ kind: z.literal("unresolved"), reason: ReasonSchema, environment: EnvironmentSchema.nullable() }),
