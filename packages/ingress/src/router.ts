@@ -6,6 +6,7 @@ import type { JobProducer } from "@subgate/queue";
 import type { Store } from "@subgate/schema";
 import {
   loadStoreConfig,
+  notificationRow,
   problemWithVerified,
   StoreConfigError,
   VerificationError,
@@ -16,9 +17,6 @@ import {
 import type { AddressAllowList } from "./address-allow-list.ts";
 import { flatHeaders, keptHeaders } from "./kept-headers.ts";
 import { recordRejection } from "./record-rejection.ts";
-
-// The package's entry re-exports this module: the allow lists its options take come with it.
-export * from "./address-allow-list.ts";
 
 export interface IngressOptions {
   db: Db;
@@ -114,23 +112,7 @@ export function createIngressRouter(options: IngressOptions): Router {
     const id = newId("notification");
     const { count } = await unavailableOn503(() =>
       db.notification.createMany({
-        data: [
-          {
-            id,
-            appId: ingress.appId,
-            store,
-            storeNotificationId: verified.storeNotificationId,
-            notificationType: verified.notificationType,
-            notificationSubtype: verified.notificationSubtype,
-            environment: verified.environment,
-            subscriptionKey: verified.subscriptionKey,
-            storeEventAt: verified.storeEventAt,
-            receivedAt,
-            rawBody: new Uint8Array(verified.storedBody ?? rawBody),
-            headers: keptHeaders(req.headers),
-            verification: verified.verification as object,
-          },
-        ],
+        data: [notificationRow({ id, appId: ingress.appId, store, verified, rawBody, headers: keptHeaders(req.headers), receivedAt })],
         skipDuplicates: true,
       }),
     ).catch((error: unknown) => {
