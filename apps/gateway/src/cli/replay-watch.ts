@@ -11,8 +11,8 @@ const POLL_MS = 1_000;
 /** The bar's resolution: how far reached_at has come between start and end, in thousandths. */
 const BAR_TOTAL = 1_000;
 
-// docs/API.md "Apple: test notifications and history replays". Only id and status are sure to be there:
-// reached_at, rejected, environment, start, end, created_at and finished_at came later.
+// docs/API.md "Replay the notification history". Only id and status are sure to be there (the first
+// form of the contract had only the counts besides); the rest is read when present.
 const count = z.number().nullish();
 const time = z.string().nullish();
 export const Replay = z.object({
@@ -27,6 +27,7 @@ export const Replay = z.object({
   rejected: count,
   error: z.string().nullish(),
   reached_at: time,
+  next_attempt_at: time,
   created_at: time,
   finished_at: time,
 });
@@ -88,6 +89,12 @@ function counts(replay: Replay): string {
   return parts.join(", ");
 }
 
+/** A running replay that waits for Apple (away, or rate-limiting) says so, and when it tries again. */
+function waiting(replay: Replay): string {
+  if (replay.status !== "running" || !replay.error) return "";
+  return ` | waiting: ${replay.error}${replay.next_attempt_at ? `; next try ${showTime(replay.next_attempt_at)}` : ""}`;
+}
+
 function showTime(iso: string): string {
   const time = new Date(iso);
   return Number.isNaN(time.getTime()) ? iso : formatAbsolute(time);
@@ -109,7 +116,7 @@ class ReplayProgress {
   update(replay: Replay): void {
     const fraction = this.fraction(replay);
     const reached = replay.reached_at ? showTime(replay.reached_at) : "not yet";
-    const payload = { counts: counts(replay), reached };
+    const payload = { counts: `${counts(replay)}${waiting(replay)}`, reached };
     if (!this.io.stderr.isTTY) {
       const percent = fraction === null ? "" : ` ${Math.floor(fraction * 100)}%,`;
       const line = `replay ${replay.id} ${replay.status}:${percent} reached ${reached}, ${payload.counts}`;
