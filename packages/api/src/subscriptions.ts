@@ -15,6 +15,8 @@ const trackSchema = z.strictObject({
 
 const listSchema = z.object({
   app_user_id: z.string().min(1).optional(),
+  /** The subscription's key, or one it replaced (a Google purchase token before an upgrade). */
+  store_subscription_id: z.string().min(1).max(512).optional(),
   store: StoreSchema.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().min(1).optional(),
@@ -49,6 +51,9 @@ export function subscriptionsRouter(options: ApiOptions): Router {
         appId,
         ...(query.app_user_id ? { appUserId: query.app_user_id } : {}),
         ...(query.store ? { store: query.store } : {}),
+        ...(query.store_subscription_id
+          ? { OR: [{ storeSubscriptionId: query.store_subscription_id }, { aliases: { some: { key: query.store_subscription_id } } }] }
+          : {}),
         ...(query.cursor ? { id: { gt: query.cursor } } : {}),
       },
       orderBy: { id: "asc" },

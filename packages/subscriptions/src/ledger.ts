@@ -11,6 +11,7 @@ import {
 import { EventDraftSchema, type Environment, type Store } from "@subgate/schema";
 import { checkNormalized, type CheckedNormalized } from "@subgate/stores";
 import { recordEvents, type DueDelivery } from "./fan-out.ts";
+import { findByKey, followReplacement, lockSubscription, lockSubscriptionKeys } from "./keys.ts";
 import { isStale, knownTime, stateColumns } from "./state.ts";
 
 type SubscriptionNormalized = Extract<CheckedNormalized, { kind: "subscription" }>;
@@ -76,22 +77,26 @@ export class SubscriptionLedger {
             });
             return [];
           case "subscription": {
-            await lockSubscriptionKey(tx, notification.appId, notification.store, normalized.subscriptionKey);
-            const subscription = await tx.subscription.findUnique({
-              where: {
-                appId_store_storeSubscriptionId: {
-                  appId: notification.appId,
-                  store: notification.store,
-                  storeSubscriptionId: normalized.subscriptionKey,
-                },
-              },
-            });
+            const { appId, store } = notification;
+            const key = normalized.subscriptionKey;
+            const replaces = normalized.supersedesKey ?? null;
+            await lockSubscriptionKeys(tx, appId, store, replaces ? [key, replaces] : [key]);
+            const subscription = replaces
+              ? await followReplacement(tx, appId, store, key, replaces)
+              : await findByKey(tx, appId, store, key);
             if (!subscription) {
               // RevenueCat's rule: stored and acknowledged, but no events and no last-received move.
               await finish(tx, notification, "untracked", normalized, {
                 environment: normalized.environment,
                 subscriptionKey: normalized.subscriptionKey,
               });
+              return [];
+            }
+            await lockSubscription(tx, subscription.id);
+            // A key the subscription has moved on from: what Google says of the replaced purchase
+            // (its cancellation or expiry, because of the replacement) is no news of the subscription.
+            if (subscription.storeSubscriptionId !== key) {
+              await finish(tx, notification, "ignored", normalized, { environment: normalized.environment, subscriptionKey: key });
               return [];
             }
             return applyToSubscription(tx, subscription, notification, normalized);
@@ -110,9 +115,10 @@ export class SubscriptionLedger {
   async track(input: TrackInput): Promise<{ subscription: Subscription; created: boolean; deliveries: DueDelivery[] }> {
     return this.db.$transaction(
       async (tx) => {
-        await lockSubscriptionKey(tx, input.appId, input.store, input.storeSubscriptionId);
+        await lockSubscriptionKeys(tx, input.appId, input.store, [input.storeSubscriptionId]);
         const key = { appId: input.appId, store: input.store, storeSubscriptionId: input.storeSubscriptionId };
-        const existing = await tx.subscription.findUnique({ where: { appId_store_storeSubscriptionId: key } });
+        // An older key names the subscription that replaced it: tracking it again is the same subscription.
+        const existing = await findByKey(tx, input.appId, input.store, input.storeSubscriptionId);
         if (existing) {
           const subscription =
             input.appUserId !== undefined && input.appUserId !== existing.appUserId
@@ -177,11 +183,6 @@ async function lockPendingNotification(tx: Tx, id: string): Promise<Notification
     SELECT id FROM notifications WHERE id = ${id} AND state = 'pending' FOR UPDATE`;
   if (rows.length === 0) return null;
   return tx.notification.findUniqueOrThrow({ where: { id } });
-}
-
-async function lockSubscriptionKey(tx: Tx, appId: string, store: Store, key: string): Promise<void> {
-  const lockName = `subscription:${appId}:${store}:${key}`;
-  await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${lockName}, 0))`;
 }
 
 async function finish(
