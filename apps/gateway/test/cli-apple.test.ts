@@ -142,3 +142,24 @@ describe("subgate apple replay", () => {
     expect(run.stderr).toMatch(/^subgate: start: Apple keeps sandbox notification history for 30 days.* \(HTTP 400 bad_request/);
   });
 });
+
+// Last in the file: the fake's injected 503s keep this replay waiting for the rest of the file.
+describe("Ctrl-C while a replay runs", () => {
+  it("stops watching, not the replay: exit 130 and how to watch it again", async () => {
+    const app = await createApp();
+    sandbox.failNext(50, { status: 503, body: { errorCode: 5000000, errorMessage: "An unknown error occurred." } });
+    const run = await runSubgate(
+      ["apple", "replay", "--app", app.appId, "--since", "1h", "--environment", "sandbox", "--url", context.gateway.url as string],
+      { SUBGATE_API_KEY: ADMIN_TOKEN },
+      { interruptOn: /replay rpl_\w+ running/ },
+    );
+    expect(run.code, run.stderr).toBe(130);
+    const id = /replay (rpl_\w+) started/.exec(run.stderr)?.[1];
+    expect(run.stderr).toContain(`subgate: stopped watching; replay ${id} goes on on the gateway`);
+    expect(run.stderr).toContain(`watch it again: subgate apple replay-status --app ${app.appId} --id ${id} --url ${context.gateway.url}`);
+    expect(run.stdout).toBe("");
+
+    const replay = await app.api.get(`/v1/apps/${app.appId}/apple/history-replays/${id}`);
+    expect(replay.body.status).toBe("running");
+  });
+});

@@ -18,7 +18,8 @@ export interface CliRun {
 export function runSubgate(
   args: string[],
   env: Record<string, string> = {},
-  options: { npx?: boolean; timeoutMs?: number } = {},
+  /** interruptOn: a Ctrl-C (SIGINT) once stderr matches it, as a user who has seen enough. */
+  options: { npx?: boolean; timeoutMs?: number; interruptOn?: RegExp } = {},
 ): Promise<CliRun> {
   const timeoutMs = options.timeoutMs ?? 20_000;
   const inherited = { ...process.env };
@@ -31,7 +32,14 @@ export function runSubgate(
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    let interrupted = false;
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (options.interruptOn?.test(stderr) && !interrupted) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
+    });
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`subgate ${args.join(" ")} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
