@@ -15,6 +15,8 @@ export interface FakeAppStoreServerApiOptions {
   notificationUrl?: string | null;
   /** History items a page; Apple's is 20. */
   pageSize?: number;
+  /** Default: any free port. */
+  port?: number;
 }
 
 export interface FakeSendAttempt {
@@ -96,7 +98,10 @@ export class FakeAppStoreServerApi {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(String(error)));
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(this.options.port ?? 0, "127.0.0.1", resolve);
+    });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }

@@ -1,11 +1,7 @@
-import "reflect-metadata";
-import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createAppleTestChain } from "./chain.ts";
-import type { AppleJwsSigner } from "./jws.ts";
 import { type AppleEnvironmentName, signAppleNotification, TEST_BUNDLE_ID } from "./notifications.ts";
+import { loadOrCreateAppleTestChain } from "./stored-chain.ts";
 
 /*
  * `npm run apple:sign`: signs an App Store Server Notification V2 with a local test chain, so a
@@ -27,13 +23,6 @@ Prints the body of a signed V2 notification ({"signedPayload": ...}) on stdout.
   --product-id ID                 default pro.monthly
   --dir PATH                      where the test chain is kept (default .subgate/apple-test-chain)
   --help`;
-
-interface StoredChain {
-  root: string;
-  intermediate: string;
-  leaf: string;
-  leafKey: string;
-}
 
 function main(): void {
   const { values } = parseArgs({
@@ -57,7 +46,7 @@ function main(): void {
 
   const base = process.env.INIT_CWD ?? process.cwd();
   const dir = resolve(base, values.dir ?? join(".subgate", "apple-test-chain"));
-  loadOrCreateChain(dir).then((chain) => {
+  loadOrCreateAppleTestChain(dir).then((chain) => {
     const transaction = { originalTransactionId: values["original-transaction-id"], productId: values["product-id"] };
     // Apple's TEST notification concerns no purchase: its data holds no transaction.
     const isTest = values.type === "TEST";
@@ -77,33 +66,6 @@ function main(): void {
 
 function renewsAfter(values: { type?: string | undefined; subtype?: string | undefined }): boolean {
   return values.subtype !== "AUTO_RENEW_DISABLED" && values.type !== "EXPIRED" && values.type !== "GRACE_PERIOD_EXPIRED";
-}
-
-async function loadOrCreateChain(dir: string): Promise<AppleJwsSigner> {
-  const file = join(dir, "chain.json");
-  if (existsSync(file)) return fromStored(JSON.parse(readFileSync(file, "utf8")) as StoredChain);
-  const chain = await createAppleTestChain();
-  mkdirSync(dir, { recursive: true });
-  const stored: StoredChain = {
-    root: chain.root.pem,
-    intermediate: chain.intermediate.pem,
-    leaf: chain.leaf.pem,
-    leafKey: chain.leafPrivateKey.export({ format: "pem", type: "pkcs8" }).toString(),
-  };
-  writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
-  writeFileSync(join(dir, "root.pem"), chain.root.pem);
-  const root = relative(process.cwd(), join(dir, "root.pem"));
-  console.error(`created a local Apple test chain; trust it with APPLE_ROOT_CERTS=${root.startsWith("..") ? join(dir, "root.pem") : root}`);
-  return chain;
-}
-
-/** What signing needs of a stored chain: the three certificates in x5c order and the leaf's key. */
-function fromStored(stored: StoredChain): AppleJwsSigner {
-  const base64 = (pem: string) => Buffer.from(new X509Certificate(pem).raw).toString("base64");
-  return {
-    x5c: [base64(stored.leaf), base64(stored.intermediate), base64(stored.root)],
-    leafPrivateKey: createPrivateKey(stored.leafKey),
-  };
 }
 
 function fail(message: unknown): never {
