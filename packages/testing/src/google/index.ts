@@ -1,0 +1,2 @@
+export * from "./oidc-signer.ts";
+export * from "./push.ts";
