@@ -134,4 +134,50 @@ describe("Apple history replay across a worker crash", () => {
     const history = sandbox.requests.filter((request) => request.path === "/inApps/v1/notifications/history");
     expect(history.filter((request) => !request.query.paginationToken)).toHaveLength(1);
   });
+
+  it("starts the range again when Apple no longer takes the pagination token a replay stopped at", { timeout: 60_000 }, async () => {
+    const env = await createTestEnvironment(config);
+    cleanups.push(() => env.close());
+    const db = createPrismaClient({ url: env.config.databaseUrl });
+    cleanups.push(() => db.$disconnect());
+    // The API alone first: the replay waits in its row, as one stopped long ago would.
+    const server = await env.start("server");
+    const app = await createAppWithAppStoreKey(server, key);
+    // A range of its own: the fake's history also holds the other test's notifications.
+    const end = Date.now() - 3 * HOUR_MS;
+    const start = end - HOUR_MS;
+    sandbox.addHistory(
+      Array.from({ length: 3 }, (_, i) => ({
+        sentAt: start + (i + 1) * 1_000,
+        signedPayload: signAppleNotification(chain, {
+          notificationType: "DID_RENEW",
+          environment: "Sandbox",
+          signedDate: start + (i + 1) * 1_000,
+          transaction: { originalTransactionId: `20000000004${String(i).padStart(5, "0")}` },
+        }).signedPayload,
+      })),
+    );
+    const started = await app.api.post(`/v1/apps/${app.appId}/apple/history-replays`, {
+      environment: "sandbox",
+      start: new Date(start).toISOString(),
+      end: new Date(end).toISOString(),
+    });
+    expect(started.status).toBe(202);
+    await db.historyReplay.update({ where: { id: started.body.id }, data: { paginationToken: "a-token-apple-forgot", pages: 1 } });
+
+    await env.start("worker");
+    const done = await eventually(
+      async () => {
+        const replay = await db.historyReplay.findUniqueOrThrow({ where: { id: started.body.id } });
+        return replay.status === "running" ? undefined : replay;
+      },
+      30_000,
+      "the replay finished",
+    );
+    expect(done).toMatchObject({ status: "done", fetched: 3, stored: 3, duplicates: 0, error: null });
+    const asked = sandbox.requests
+      .filter((request) => request.body && (request.body as any).startDate === start)
+      .map((r) => r.query.paginationToken);
+    expect(asked).toEqual(["a-token-apple-forgot", undefined]);
+  });
 });

@@ -77,7 +77,14 @@ export async function runHistoryReplay(deps: HistoryReplayDeps, replayId: string
         log.info({ pages: replay.pages }, "history replay paused: the worker is stopping; it resumes on the next start");
         return;
       }
-      const page = await client.getNotificationHistory(request, replay.paginationToken ?? undefined);
+      const page = await client.getNotificationHistory(request, replay.paginationToken ?? undefined).catch(async (error: unknown) => {
+        if (!(replay.paginationToken && isExpiredPaginationToken(error))) throw error;
+        // Apple no longer takes the token this replay stopped at: start the range again. What was
+        // stored already comes back as duplicates, so nothing is stored twice.
+        log.warn({ pages: replay.pages }, "Apple refused the stored pagination token; the replay starts its range again");
+        replay = await restartRange(db, replay);
+        return client.getNotificationHistory(request);
+      });
       const result = await storePage(replay, adapter, page.items, log);
       // The client refuses a page that says hasMore without a token, so null here means the last page.
       replay = await commitPage(db, replay, result, page.nextPaginationToken, leaseMs);
@@ -206,6 +213,20 @@ async function handleFailure(deps: HistoryReplayDeps, replay: HistoryReplay, err
   const level = transient ? "warn" : "error";
   log[level]({ reason, attempts, retry_in_ms: delayMs }, "history replay will try again");
   throw new RetryLaterError(`history replay ${replay.id}: ${reason}`, delayMs);
+}
+
+/** Apple's InvalidPaginationTokenError: a token it issued that it no longer accepts (after a long pause). */
+function isExpiredPaginationToken(error: unknown): boolean {
+  return error instanceof AppStoreApiError && error.kind === "rejected" && error.errorCode === 4000006;
+}
+
+async function restartRange(db: Db, replay: HistoryReplay): Promise<HistoryReplay> {
+  const { count } = await db.historyReplay.updateMany({
+    where: { id: replay.id, status: "running", leasedBy: replay.leasedBy },
+    data: { paginationToken: null },
+  });
+  if (count === 0) throw new LeaseLostError();
+  return { ...replay, paginationToken: null };
 }
 
 /** Lets the replay go (and records what the caller says), if this worker still holds it. */
