@@ -200,6 +200,8 @@ export const configSchema = z
     STRIPE_API_BASE_URL: httpUrl.default("https://api.stripe.com"),
     APP_STORE_API_BASE_URL: httpUrl.default("https://api.storekit.itunes.apple.com"),
     APP_STORE_SANDBOX_API_BASE_URL: httpUrl.default("https://api.storekit-sandbox.itunes.apple.com"),
+    PLAY_API_BASE_URL: httpUrl.default("https://androidpublisher.googleapis.com"),
+    GOOGLE_OIDC_CERTS_URL: httpUrl.default("https://www.googleapis.com/oauth2/v3/certs"),
     APPLE_ROOT_CERTS: rootCertificates,
     APPLE_ONLINE_CHECKS: booleanFlag,
     APPLE_OCSP_URL: httpUrl.optional(),
@@ -261,6 +263,9 @@ export interface GatewayConfig {
   /** App Store Server API, production and sandbox; absent: Apple's hosts. */
   appStoreApiBaseUrl?: string;
   appStoreSandboxApiBaseUrl?: string;
+  /** The Android Publisher API root and Google's OIDC JWK set; absent: Google's. */
+  playApiBaseUrl?: string;
+  googleOidcCertsUrl?: string;
   /** DER roots Apple JWS chains must end at; absent: Apple Root CA - G3, shipped with subgate. */
   appleTrustedRoots?: Uint8Array[] | null;
   /** Check Apple chains at the current time with OCSP, instead of at each payload's signedDate. */

@@ -181,6 +181,10 @@ export function createStoreRegistryFor(config: GatewayConfig): StoreRegistry {
       ocspUrl: config.appleOcspUrl ?? null,
       allowLocalEnvironments: config.appleAllowLocalEnvironments ?? false,
     },
+    google: {
+      ...(config.playApiBaseUrl ? { playApiBaseUrl: config.playApiBaseUrl } : {}),
+      ...(config.googleOidcCertsUrl ? { oidcCertsUrl: config.googleOidcCertsUrl } : {}),
+    },
     stripe: { apiBaseUrl: config.stripeApiBaseUrl },
   });
 }

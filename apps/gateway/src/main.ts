@@ -96,6 +96,8 @@ async function main(): Promise<void> {
     stripeApiBaseUrl: env.STRIPE_API_BASE_URL,
     appStoreApiBaseUrl: env.APP_STORE_API_BASE_URL,
     appStoreSandboxApiBaseUrl: env.APP_STORE_SANDBOX_API_BASE_URL,
+    playApiBaseUrl: env.PLAY_API_BASE_URL,
+    googleOidcCertsUrl: env.GOOGLE_OIDC_CERTS_URL,
     appleTrustedRoots: env.APPLE_ROOT_CERTS,
     appleOnlineChecks: env.APPLE_ONLINE_CHECKS,
     appleOcspUrl: env.APPLE_OCSP_URL ?? null,

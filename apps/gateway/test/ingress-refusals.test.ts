@@ -269,14 +269,14 @@ describe("stripe ingress of an app without Stripe configured", () => {
   });
 });
 
-describe("ingress of a store this deployment has no adapter for", () => {
-  it("answers 404 at the app's Google URL (no adapter in this build) and 401 at its unconfigured Apple URL, both shown on the status", async () => {
+describe("ingress of a store the app has not configured", () => {
+  it("answers 401 at the app's unconfigured Apple and Google URLs, both shown on the status", async () => {
     const app = await createStripeApp(gateway);
     const created = await app.api.get(`/v1/apps/${app.appId}`);
     const body = JSON.stringify({ signedPayload: "x.y.z" });
     for (const [block, store, status, code, reason] of [
       ["apple", "app_store", 401, "unauthenticated", /app_store is not configured for this app/],
-      ["google", "play_store", 404, "not_found", /does not accept play_store/],
+      ["google", "play_store", 401, "unauthenticated", /play_store is not configured for this app/],
     ] as const) {
       const answer = await postToIngress(gateway, created.body.ingress[block].url, body, {});
       expectRefusal(answer, status, code);

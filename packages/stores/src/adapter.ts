@@ -149,6 +149,12 @@ export type CheckedNormalized = z.output<typeof NormalizedSchema>;
  */
 export class RetryableNormalizationError extends Error {
   override readonly name = "RetryableNormalizationError";
+  /** The store's own word on when to try again (a 429's Retry-After); the schedule's delay if longer. */
+  readonly retryAfterMs: number | null;
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number | null } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfterMs = options.retryAfterMs ?? null;
+  }
 }
 
 /** One per store. `Config` is the app's decrypted configuration for that store. */

@@ -15,7 +15,7 @@ import {
   subscriptionLineItem,
   subscriptionPurchase,
   type TestServiceAccountKey,
-} from "../../testing/src/google/fake-play-api.ts";
+} from "@subgate/testing/google";
 import { ANDROID_PUBLISHER_SCOPE, PlayApiError, PlayDeveloperApi } from "../src/google/play-api/index.ts";
 import { rejected } from "./fixtures/thrown.ts";
 

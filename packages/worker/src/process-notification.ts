@@ -142,7 +142,7 @@ async function normalizeAndRecord(deps: NotificationProcessorDeps, row: Notifica
   } catch (error) {
     if (error instanceof RetryableNormalizationError) {
       log.warn({ reason: error.message, attempt: attempts }, "normalization will be retried");
-      return retryLater(deps, row.id, attempts, error.message);
+      return retryLater(deps, row.id, attempts, error.message, error.retryAfterMs);
     }
     if (isUnavailableError(error)) throw error;
     // The adapter's contract: any other error is permanent, and comes from what the store sent
@@ -187,8 +187,14 @@ async function recordAgainstConfig(
 }
 
 /** Writes why and when the notification is tried again, then hands the same delay to the queue. */
-async function retryLater(deps: NotificationProcessorDeps, id: string, attempts: number, reason: string): Promise<never> {
-  const delayMs = notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs);
+async function retryLater(
+  deps: NotificationProcessorDeps,
+  id: string,
+  attempts: number,
+  reason: string,
+  retryAfterMs: number | null = null,
+): Promise<never> {
+  const delayMs = Math.max(notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs), retryAfterMs ?? 0);
   await deps.db.notification.updateMany({
     where: { id, state: "pending" },
     data: { lastError: reason, nextAttemptAt: new Date(Date.now() + delayMs) },
