@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "@subgate/testing";
-import { developerNotification, googleErrorBody, subscriptionLineItem, subscriptionPurchase } from "@subgate/testing/google";
+import {
+  developerNotification,
+  googleErrorBody,
+  productPurchase,
+  subscriptionLineItem,
+  subscriptionPurchase,
+} from "@subgate/testing/google";
 import { createGoogleApp, eventsOf, keyFile, push, settled, subscriptionNotification, useGoogleFixture } from "./google-fixture.ts";
 import { ADMIN_TOKEN, apiClient, postToIngress, useGatewayWithReceiver } from "./harness.ts";
 
@@ -238,6 +244,20 @@ describe("Google Play notifications", () => {
     for (const event of events) expect(event).toMatchObject({ type: "CANCELLATION", cancel_reason: "CUSTOMER_SUPPORT" });
     expect((await app.api.get(`/v1/apps/${app.appId}/subscriptions/${full.id}`)).body.status).toBe("revoked");
     expect((await app.api.get(`/v1/apps/${app.appId}/subscriptions/${partial.id}`)).body.status).not.toBe("revoked");
+  });
+
+  it("turns a one-time product purchase into NON_RENEWING_PURCHASE, with the purchase read from products.get", async () => {
+    const app = await createGoogleApp(context.gateway, context.receiver, { key });
+    const token = newToken();
+    await track(app, token, "user-coins");
+    play.setProduct("coins_100", token, productPurchase());
+    const bought = developerNotification("oneTime", { purchaseToken: token, sku: "coins_100", notificationType: 1 });
+    const answer = await push(context.gateway, app, oidc, bought);
+    expect((await settled(app, answer.body.notification_id)).state).toBe("processed");
+    const [event] = await eventually(async () =>
+      eventsOf(context.receiver, app.appId).length ? eventsOf(context.receiver, app.appId) : undefined,
+    );
+    expect(event).toMatchObject({ type: "NON_RENEWING_PURCHASE", store: "PLAY_STORE", product_id: "coins_100", app_user_id: "user-coins" });
   });
 
   it("delivers a test notification as TEST, filed under the app's test_environment", async () => {
