@@ -124,6 +124,14 @@ const trustProxy = parsedWith(
   () => false,
 );
 
+/**
+ * `true` makes the client address the first X-Forwarded-For entry, which the client writes itself (a
+ * proxy appends to the header): anyone could claim to be Apple. An allow list needs a hop count or
+ * the proxies' addresses, which make it the entry the last trusted proxy wrote.
+ */
+export const TRUST_PROXY_WITH_ALLOW_LIST =
+  "a number of proxies or the proxies' addresses: with APPLE_INGRESS_ALLOWED_IPS set, true would believe the X-Forwarded-For a client writes itself, and let anyone past the list";
+
 const TLS_KEY_EXPECTED = "a PEM file with the certificate's unencrypted private key";
 
 /** The server's certificate (then any intermediates), read now: HTTPS takes PEM only. */
@@ -212,6 +220,9 @@ export const configSchema = z
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === "production" && !env.SUBGATE_ENCRYPTION_KEY) {
       ctx.addIssue({ code: "custom", path: ["SUBGATE_ENCRYPTION_KEY"], message: "a key: it is required when NODE_ENV=production" });
+    }
+    if (env.TRUST_PROXY === true && env.APPLE_INGRESS_ALLOWED_IPS?.length) {
+      ctx.addIssue({ code: "custom", path: ["TRUST_PROXY"], message: TRUST_PROXY_WITH_ALLOW_LIST });
     }
     const [cert, key] = [env.TLS_CERT_FILE, env.TLS_KEY_FILE];
     if (cert && !key) {

@@ -6,7 +6,7 @@ import { JobProducer } from "@subgate/queue";
 import { APPLE_API_BASE_URLS, AppStoreApis, createStoreRegistry, type StoreRegistry } from "@subgate/stores";
 import { SubscriptionLedger } from "@subgate/subscriptions";
 import { startWorkers, type RunningWorkers } from "@subgate/worker";
-import type { GatewayConfig } from "./config.ts";
+import { ConfigError, TRUST_PROXY_WITH_ALLOW_LIST, type GatewayConfig } from "./config.ts";
 import { checkEncryptionKeys } from "./encryption-check.ts";
 import { createHealthApp, createHttpApp } from "./http-app.ts";
 import { listen, type HttpListener } from "./http-listener.ts";
@@ -64,6 +64,9 @@ export async function startGateway(config: GatewayConfig, role: Role, logger: Lo
   };
 
   try {
+    // parseEnv refuses this too; a config built in code must not get past it either.
+    if (config.trustProxy === true && config.appleIngressAllowedIps?.length)
+      throw new ConfigError(`TRUST_PROXY: ${TRUST_PROXY_WITH_ALLOW_LIST}`);
     const keys = await checkEncryptionKeys(db, secretBox, config.encryptionKeySource ?? "environment");
     if (keys.sealedWithOtherKeys > 0) {
       logger.warn(

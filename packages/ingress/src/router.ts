@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { Router, type Request, type Response } from "express";
 import { AppError, isUnavailableError, isUnstorableDataError, newId, type ErrorCode, type Logger, type SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
@@ -74,7 +75,11 @@ export function createIngressRouter(options: IngressOptions): Router {
     // After the token lookup, so a refusal is charged to its app, and before the body is read: an
     // address that may not post gets nothing read.
     const allowed = options.allowedAddresses?.[store];
-    if (allowed && !allowed.allows(req.ip)) return refuse("forbidden", `address ${req.ip ?? "(unknown)"} is not in ${allowed.name}`);
+    if (allowed && !allowed.allows(req.ip)) {
+      // Behind a trusted proxy the address comes from a header: what is not an address is not repeated.
+      const shown = req.ip && isIP(req.ip) ? req.ip : "(not an IP address)";
+      return refuse("forbidden", `address ${shown} is not in ${allowed.name}`);
+    }
 
     // After the token lookup, so an oversized body is charged to its app; a declared length over the
     // limit is refused before any of the body is read.
