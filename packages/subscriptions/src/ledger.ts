@@ -93,13 +93,16 @@ export class SubscriptionLedger {
               return [];
             }
             await lockSubscription(tx, subscription.id);
+            // Read again under its own lock: a transaction holding only other keys' locks (one that
+            // followed a replacement through an alias) may have changed it since it was found.
+            const locked = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
             // A key the subscription has moved on from: what Google says of the replaced purchase
             // (its cancellation or expiry, because of the replacement) is no news of the subscription.
-            if (subscription.storeSubscriptionId !== key) {
+            if (locked.storeSubscriptionId !== key) {
               await finish(tx, notification, "ignored", normalized, { environment: normalized.environment, subscriptionKey: key });
               return [];
             }
-            return applyToSubscription(tx, subscription, notification, normalized);
+            return applyToSubscription(tx, locked, notification, normalized);
           }
         }
       },
@@ -126,36 +129,65 @@ export class SubscriptionLedger {
               : existing;
           return { subscription, created: false, deliveries: [] };
         }
-        let subscription = await tx.subscription.create({
+        const created = await tx.subscription.create({
           data: { id: newId("subscription"), ...key, appUserId: input.appUserId ?? null },
         });
-        const waiting = await tx.notification.findMany({
-          where: { appId: input.appId, store: input.store, subscriptionKey: input.storeSubscriptionId, state: "untracked" },
-          orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
-        });
         const deliveries: DueDelivery[] = [];
-        for (const notification of waiting) {
-          const checked = checkNormalized(notification.normalized, notification.receivedAt);
-          if (!checked.ok) {
-            await tx.notification.update({
-              where: { id: notification.id },
-              data: {
-                state: "failed",
-                lastError: `the stored normalization cannot be applied: ${checked.problem}`,
-                processedAt: new Date(),
-              },
-            });
-            continue;
-          }
-          if (checked.normalized.kind !== "subscription") continue;
-          deliveries.push(...(await applyToSubscription(tx, subscription, notification, checked.normalized)));
-          subscription = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
+        let subscription = await applyWaiting(tx, created, input.storeSubscriptionId, deliveries);
+        // A replacement that arrived while the key was untracked (Google's new purchase token, saved
+        // `untracked`): the subscription follows it, as it would have live, and applies its backlog.
+        let current = input.storeSubscriptionId;
+        for (let hop = 0; hop < MAX_REPLACEMENT_HOPS; hop++) {
+          const successor = await tx.notification.findFirst({
+            where: { appId: input.appId, store: input.store, state: "untracked", normalized: { path: ["supersedesKey"], equals: current } },
+            orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
+            select: { subscriptionKey: true },
+          });
+          const next = successor?.subscriptionKey;
+          if (!next) break;
+          // Taken after this key's lock, out of the sorted order: PostgreSQL detects the deadlock this
+          // can meet with a notification of `next` at the same moment, and the loser is retried.
+          await lockSubscriptionKeys(tx, input.appId, input.store, [next]);
+          const followed = await followReplacement(tx, input.appId, input.store, next, current);
+          // `next` is tracked as a subscription of its own: the two are not merged.
+          if (followed?.id !== subscription.id) break;
+          subscription = await applyWaiting(tx, followed, next, deliveries);
+          current = next;
         }
         return { subscription, created: true, deliveries };
       },
       { timeout: this.timeout },
     );
   }
+}
+
+/** Replaced keys followed in one tracking call, at most (a chain longer than this is not Google's). */
+const MAX_REPLACEMENT_HOPS = 50;
+
+/**
+ * Applies, in store order, the notifications saved `untracked` for `key`. A saved normalization that
+ * no longer passes the checks (one saved before they existed) marks its notification failed instead.
+ */
+async function applyWaiting(tx: Tx, subscription: Subscription, key: string, deliveries: DueDelivery[]): Promise<Subscription> {
+  const waiting = await tx.notification.findMany({
+    where: { appId: subscription.appId, store: subscription.store, subscriptionKey: key, state: "untracked" },
+    orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
+  });
+  let current = subscription;
+  for (const notification of waiting) {
+    const checked = checkNormalized(notification.normalized, notification.receivedAt);
+    if (!checked.ok) {
+      await tx.notification.update({
+        where: { id: notification.id },
+        data: { state: "failed", lastError: `the stored normalization cannot be applied: ${checked.problem}`, processedAt: new Date() },
+      });
+      continue;
+    }
+    if (checked.normalized.kind !== "subscription") continue;
+    deliveries.push(...(await applyToSubscription(tx, current, notification, checked.normalized)));
+    current = await tx.subscription.findUniqueOrThrow({ where: { id: current.id } });
+  }
+  return current;
 }
 
 /** See `recordNotification`: the configuration changed while the notification was normalized. */

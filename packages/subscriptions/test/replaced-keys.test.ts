@@ -110,4 +110,24 @@ describe("a subscription whose key is replaced", () => {
     expect((await db.subscription.findUniqueOrThrow({ where: { id: a.id } })).storeSubscriptionId).toBe("both-1");
     expect((await db.subscription.findUniqueOrThrow({ where: { id: b.id } })).storeSubscriptionId).toBe("both-2");
   });
+
+  it("follows a replacement that arrived while the old key was untracked, once the old key is tracked", async () => {
+    const t0 = Date.parse("2026-05-01T00:00:00Z");
+    await record("late-1", t0, { type: "INITIAL_PURCHASE" });
+    const upgrade = await record("late-2", t0 + 1_000, {
+      type: "PRODUCT_CHANGE",
+      supersedesKey: "late-1",
+      state: { status: "active", product_id: "pro:yearly" },
+    });
+    const renewal = await record("late-3", t0 + 2_000, { type: "PRODUCT_CHANGE", supersedesKey: "late-2" });
+    expect([upgrade.row.state, renewal.row.state]).toEqual(["untracked", "untracked"]);
+
+    const { subscription, deliveries } = await ledger.track({ appId: "app_g", store: "play_store", storeSubscriptionId: "late-1" });
+    expect(subscription.storeSubscriptionId).toBe("late-3");
+    expect(deliveries).toHaveLength(0); // no endpoints in this app: the events are recorded all the same
+    const states = await db.notification.findMany({ where: { id: { in: [upgrade.id, renewal.id] } }, select: { state: true } });
+    expect(states.map((row) => row.state)).toEqual(["processed", "processed"]);
+    const events = await db.event.findMany({ where: { subscriptionId: subscription.id }, orderBy: { sequence: "asc" } });
+    expect(events.map((event) => event.type)).toEqual(["INITIAL_PURCHASE", "PRODUCT_CHANGE", "PRODUCT_CHANGE"]);
+  });
 });

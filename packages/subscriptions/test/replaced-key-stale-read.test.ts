@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPrismaClient, type Db } from "@subgate/db";
+import { checkNormalized } from "@subgate/stores";
+import { useTestDatabase, type TestDatabase } from "@subgate/testing";
+import { SubscriptionLedger } from "../src/index.ts";
+
+/*
+ * A transaction that moves a subscription to a new key while holding only other keys' locks (one
+ * that follows a replacement through an alias) can commit between the moment a notification finds
+ * the subscription and the moment it takes the subscription's lock. The ledger reads it again under
+ * that lock, so the "moved on from this key?" check and the staleness check see what is true then.
+ * The holder below does what followReplacement does, under the same lock.
+ */
+describe("a subscription moved while a notification waited for its lock", () => {
+  let database: TestDatabase;
+  let db: Db;
+  let other: Db;
+  let ledger: SubscriptionLedger;
+  beforeAll(async () => {
+    database = await useTestDatabase();
+    db = createPrismaClient({ url: database.url, poolSize: 4 });
+    other = createPrismaClient({ url: database.url, poolSize: 2 });
+    ledger = new SubscriptionLedger(db);
+    await db.app.create({ data: { id: "app_s", name: "s" } });
+  });
+  afterAll(async () => {
+    await db.$disconnect();
+    await other.$disconnect();
+    await database.drop();
+  });
+
+  it("does not apply a notification of a key the subscription moved on from while it waited", async () => {
+    const t0 = Date.parse("2026-03-01T00:00:00Z");
+    const { subscription } = await ledger.track({ appId: "app_s", store: "play_store", storeSubscriptionId: "tok-2" });
+    await db.notification.create({
+      data: {
+        id: "ntf_s1",
+        appId: "app_s",
+        store: "play_store",
+        storeNotificationId: "m1",
+        subscriptionKey: "tok-2",
+        storeEventAt: new Date(t0),
+        rawBody: new Uint8Array(Buffer.from("{}")),
+        headers: {},
+        verification: {},
+      },
+    });
+    const checked = checkNormalized(
+      {
+        kind: "subscription",
+        subscriptionKey: "tok-2",
+        environment: "production",
+        storeEventAt: new Date(t0),
+        state: { status: "expired", product_id: "pro:monthly" },
+        events: [{ type: "EXPIRATION", event_timestamp_ms: t0 }],
+      },
+      new Date(t0),
+    );
+    if (!checked.ok) throw new Error(checked.problem);
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    // T2: holds the subscription's lock and moves it to tok-3 (tok-2 becomes an alias), as followReplacement does.
+    const holder = other.$transaction(
+      async (tx) => {
+        const name = `subscription-id:${subscription.id}`;
+        await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
+        locked();
+        await released;
+        await tx.subscriptionAlias.create({ data: { appId: "app_s", store: "play_store", key: "tok-2", subscriptionId: subscription.id } });
+        await tx.subscription.update({ where: { id: subscription.id }, data: { storeSubscriptionId: "tok-3" } });
+      },
+      { timeout: 20_000 },
+    );
+    await isLocked;
+    // T1: tok-2's notification; it reads the subscription (still on tok-2), then waits for the lock.
+    const recording = ledger.recordNotification("ntf_s1", checked.normalized);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    release();
+    await holder;
+    await recording;
+
+    const row = await db.notification.findUniqueOrThrow({ where: { id: "ntf_s1" } });
+    const after = await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
+    expect({ state: row.state, key: after.storeSubscriptionId, status: after.status }).toEqual({
+      state: "ignored",
+      key: "tok-3",
+      status: "unknown",
+    });
+  });
+});
