@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { eventually } from "@subgate/testing";
 import { TEST_BUNDLE_ID } from "@subgate/testing/apple";
@@ -123,6 +124,33 @@ describe("Apple test notifications", () => {
     });
     expect(response.status).toBe(404);
     expect(((await response.json()) as any).error.details).toMatchObject({ apple_error_code: 4040010 });
+  });
+
+  it("refuses a token that is only dots, which would name another of Apple's paths", async () => {
+    const app = await createApp();
+    const before = sandbox.requests.length;
+    // Sent as written: fetch would resolve the dot segments itself, a raw HTTP client need not.
+    for (const token of ["..", "."]) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const url = new URL(context.gateway.url as string);
+        request(
+          {
+            host: url.hostname,
+            port: url.port,
+            path: `/v1/apps/${app.appId}/apple/test-notifications/${token}?environment=sandbox`,
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
+          .on("error", reject)
+          .end();
+      });
+      expect(status, token).toBe(400);
+    }
+    expect(sandbox.requests.length).toBe(before);
   });
 
   it("answers 503 with Retry-After when Apple is away, and 400 for a missing environment", async () => {

@@ -10,7 +10,11 @@ import { parseInput } from "./validate.ts";
 
 const environmentInput = z.object({ environment: EnvironmentSchema });
 /** Apple's tokens are `<uuid>_<ms>`; anything else names no test notification and reaches no call. */
-const tokenSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,200}$/, "is not a test notification token Apple returned");
+// Dots alone (`.`, `..`) would be path segments, sending the app's signed call to another of Apple's paths.
+const tokenSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,200}$/, "is not a test notification token Apple returned")
+  .refine((token) => !/^\.+$/.test(token), "is not a test notification token Apple returned");
 
 /**
  * Apple's "Test your server setup" as two calls: ask Apple for a TEST notification, then read how
