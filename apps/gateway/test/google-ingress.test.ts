@@ -202,13 +202,12 @@ describe("Google Play notifications", () => {
     const oldEnd = await push(context.gateway, app, oidc, subscriptionNotification(13, oldToken));
     await settled(app, oldEnd.body.notification_id);
 
-    const events = await eventually(async () => {
-      const mine = eventsOf(context.receiver, app.appId);
-      return mine.length >= 2 ? mine : undefined;
-    });
+    await eventually(async () => (eventsOf(context.receiver, app.appId).length >= 2 ? true : undefined));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(eventsOf(context.receiver, app.appId).map((e) => e.type)).toEqual(["INITIAL_PURCHASE", "PRODUCT_CHANGE"]);
-    expect(events[1]).toMatchObject({ subscription_id: subscription.id, app_user_id: "user-upgrade", new_product_id: "premium:yearly" });
+    // In store order (`sequence`): deliveries run in parallel and may arrive in either order.
+    const inOrder = eventsOf(context.receiver, app.appId).sort((a, b) => a.sequence - b.sequence);
+    expect(inOrder.map((e) => e.type)).toEqual(["INITIAL_PURCHASE", "PRODUCT_CHANGE"]);
+    expect(inOrder[1]).toMatchObject({ subscription_id: subscription.id, app_user_id: "user-upgrade", new_product_id: "premium:yearly" });
     const view = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${subscription.id}`);
     expect(view.body).toMatchObject({ store_subscription_id: newTokenValue, status: "active", product_id: "premium:yearly" });
     // The old token still names the one subscription, for tracking and for lookups.

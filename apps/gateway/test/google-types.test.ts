@@ -82,7 +82,9 @@ describe("every Google subscription notification type", () => {
     if (events.length > 0) await eventually(async () => (eventsOf(context.receiver, app.appId).length >= events.length ? true : undefined));
     // Anything sent is sent within moments of the state commit: a short wait shows nothing more follows.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(eventsOf(context.receiver, app.appId).map((event) => event.type)).toEqual(events);
+    // Deliveries run in parallel: the order of arrival is not the order of events, `sequence` is.
+    const received = eventsOf(context.receiver, app.appId).sort((a, b) => a.sequence - b.sequence);
+    expect(received.map((event) => event.type)).toEqual(events);
     for (const event of eventsOf(context.receiver, app.appId))
       expect(event).toMatchObject({ store: "PLAY_STORE", subscription_id: tracked.body.id });
     const view = await app.api.get(`/v1/apps/${app.appId}/subscriptions/${tracked.body.id}`);
