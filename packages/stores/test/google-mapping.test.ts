@@ -695,7 +695,7 @@ describe("Google answers that do not fit are refused with the field", () => {
   it.each([
     ["no object", null, "the answer: "],
     ["a string", "SUBSCRIPTION_STATE_ACTIVE", "the answer: "],
-    ["no subscriptionState", answer({ subscriptionState: undefined }), "subscriptionState: "],
+    ["a subscriptionState that is not text", answer({ subscriptionState: 7 as unknown as string }), "subscriptionState: "],
     ["no lineItems", answer({ lineItems: undefined }), "lineItems: "],
     ["empty lineItems", answer({ lineItems: [] }), "lineItems: must list at least one item"],
     ["an item without productId", answer({ lineItems: [lineItem({ productId: undefined })] }), "lineItems.0.productId: "],

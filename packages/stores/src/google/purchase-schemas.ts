@@ -166,7 +166,8 @@ function kindOf(expected: string) {
 /** Schema$SubscriptionPurchaseV2 (purchases.subscriptionsv2.get), as far as subgate reads it. */
 export const SubscriptionPurchaseV2Schema = z.object({
   kind: kindOf("androidpublisher#subscriptionPurchaseV2"),
-  subscriptionState: z.string().min(1).max(64),
+  // Proto3 JSON leaves a default enum out: no field is SUBSCRIPTION_STATE_UNSPECIFIED.
+  subscriptionState: z.string().min(1).max(64).default("SUBSCRIPTION_STATE_UNSPECIFIED"),
   // Google says every purchase has its items (all auto-renewing or all prepaid); one with none says nothing to map.
   lineItems: z.array(SubscriptionLineItemSchema).min(1, "must list at least one item").max(100),
   startTime: optionalTimestamp,

@@ -77,11 +77,24 @@ export function googleErrorOf(body: unknown): GoogleError {
   return { message: message ?? null, reason: errors?.[0]?.reason ?? null };
 }
 
+/** Google's reasons for a quota or rate limit (its errors[].reason), whatever the status. */
+const QUOTA_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded", "dailyLimitExceeded"]);
+
 /** What an HTTP error answer means, with a message that says what to do about it. */
 export function errorOfResponse(status: number, body: unknown, retryAfter: string | null, context: PlayCallContext): PlayApiError {
   const google = googleErrorOf(body);
   const says = google.message === null ? "" : `; Google says: ${google.message}`;
   const fields = { status, googleReason: google.reason };
+  // A used-up quota is a 403 too (reason rateLimitExceeded, domain usageLimits): it passes, so it is
+  // an outage to wait out, not a permission for an operator to grant.
+  if (status === 403 && google.reason !== null && QUOTA_REASONS.has(google.reason)) {
+    return new PlayApiError({
+      kind: "unavailable",
+      ...fields,
+      retryAfterMs: retryAfterMsOf(retryAfter, Date.now()),
+      message: `the Android Publisher API quota is used up for now (HTTP ${status}, ${google.reason}); subgate tries again later${says}`,
+    });
+  }
   // Google has answered missing Play Console permissions with 401 as well as 403: the reason decides.
   if (status === 403 || (status === 401 && google.reason === "permissionDenied")) {
     return new PlayApiError({
