@@ -367,8 +367,20 @@ describe("Google subscription notifications: one per type", () => {
       expect(result.state).toEqual(fullState("revoked", { expires_at_ms: EVENT }));
     });
 
-    it("an answer read later that gives access again keeps its own status", () => {
-      expect(onlyEvent(12).result.state.status).toBe("active");
+    it("an answer read later that gives access again keeps its own status, and the EXPIRATION it contradicts is not sent", () => {
+      const { result, events } = eventsOf(12);
+      expect(result.state.status).toBe("active");
+      expect(events).toEqual([]);
+    });
+  });
+
+  describe("events Google's answer contradicts", () => {
+    it("an EXPIRATION while the answer still gives access, and a BILLING_ISSUE while it shows no payment trouble, are not sent", () => {
+      expect(eventsOf(13).events).toEqual([]);
+      expect(eventsOf(5).events.map((event) => event.type)).toEqual([]);
+      expect(eventsOf(6).events.map((event) => event.type)).toEqual([]);
+      // The rest of a notification still counts: a RENEWAL is news whatever the state.
+      expect(eventsOf(2).events.map((event) => event.type)).toEqual(["RENEWAL"]);
     });
   });
 
@@ -870,9 +882,18 @@ describe("Google one-time products", () => {
   });
 });
 
-/** A full refund of the subscription's current order, without Google's answer unless `overrides` gives one. */
+/** A full refund of the subscription's current order, pushed with a verified token, without Google's answer unless `overrides` gives one. */
 function voidedInput(overrides: Partial<VoidedPurchaseInput> = {}): VoidedPurchaseInput {
-  return { purchaseToken: TOKEN, orderId: ORDER, productType: 1, refundType: 1, eventTimeMillis: EVENT, answer: null, ...overrides };
+  return {
+    purchaseToken: TOKEN,
+    orderId: ORDER,
+    productType: 1,
+    refundType: 1,
+    eventTimeMillis: EVENT,
+    answer: null,
+    authenticated: true,
+    ...overrides,
+  };
 }
 
 function voided(overrides: Partial<VoidedPurchaseInput> = {}): SubscriptionResult {
@@ -938,6 +959,12 @@ describe("Google voided purchases (refunds)", () => {
     expect(result).toMatchObject({ environment: "production" });
     expect(result).not.toHaveProperty("stateAt");
     expect(voided({ environment: "sandbox" }).environment).toBe("sandbox");
+  });
+
+  it("a full refund without Google's answer, pushed without a verified token → the event, but no revocation on its word alone", () => {
+    const result = voided({ authenticated: false });
+    expect(result.events.map((event) => event.type)).toEqual(["CANCELLATION"]);
+    expect(result.state).toEqual({});
   });
 
   it("a quantity-based partial refund of a one-time product → CANCELLATION without an amount, each its own; state unchanged", () => {

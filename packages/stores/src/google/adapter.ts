@@ -73,7 +73,10 @@ export function createGoogleAdapter(options: GoogleAdapterOptions = {}): StoreAd
           return mapOneTimeProductNotification({ ...oneTime, eventTimeMillis, purchase, calledAt });
         }
         const voided = developer.voidedPurchaseNotification;
-        if (voided) return mapVoidedPurchase({ ...voided, eventTimeMillis, answer: await voidedAnswer(api, packageName, voided) });
+        if (voided) {
+          const answer = await voidedAnswer(api, packageName, voided);
+          return mapVoidedPurchase({ ...voided, eventTimeMillis, answer, authenticated: notification.verification.authenticated === true });
+        }
         return unknownKind(token);
       });
     },

@@ -352,9 +352,21 @@ export function mapSubscriptionNotification(input: SubscriptionNotificationInput
     stateAt: input.calledAt,
     state,
     stateRank: 0,
-    events: outcome.events,
+    events: outcome.events.filter((event) => !contradicted(event.type, status)),
     supersedesKey: supersededKey(purchase, token),
   };
+}
+
+/**
+ * An access-ending event Google's answer contradicts: an EXPIRATION while the answer still gives
+ * access, a BILLING_ISSUE while it shows no payment trouble. The answer is the truth; the notification
+ * only a signal, and without push authentication perhaps a forged one. Dropped, so such an event
+ * neither reaches the app nor uses up the once-key of the genuine one that may follow.
+ */
+function contradicted(type: string, status: SubscriptionStatus): boolean {
+  if (type === "EXPIRATION") return givesAccess(status);
+  if (type === "BILLING_ISSUE") return status !== "in_grace_period" && status !== "in_billing_retry";
+  return false;
 }
 
 /** Google's test notification names no environment: the app's configured one is the caller's. */

@@ -46,6 +46,11 @@ export interface VoidedPurchaseInput {
   answer: { purchase: unknown; calledAt: Date } | null;
   /** The environment without an answer (a voided notification names none). Default: production. */
   environment?: Environment;
+  /**
+   * Whether the push carried a verified OIDC token. Without an answer, a full refund revokes only
+   * then: an unauthenticated push is not proof enough to end a subscription.
+   */
+  authenticated?: boolean;
 }
 
 /** What a voided notification alone says; the answer adds the product, the money and the customer. */
@@ -136,7 +141,10 @@ export function mapVoidedPurchase(input: VoidedPurchaseInput): Normalized {
   const answer = input.answer;
   if (answer === null) {
     // All the notification says: the order, and whether the refund was whole (which ends access).
-    const state: SubscriptionStatePatch = input.refundType === VOIDED_REFUND_TYPE.full ? { status: "revoked" } : {};
+    // Ended on its word alone only when the push proved it came from Google: without push
+    // authentication anyone with the URL could revoke a subscription Google still serves.
+    const revokes = input.refundType === VOIDED_REFUND_TYPE.full && input.authenticated === true;
+    const state: SubscriptionStatePatch = revokes ? { status: "revoked" } : {};
     return { ...base, environment: input.environment ?? "production", state, events: [refundEvent(input)], supersedesKey: null };
   }
   const mapped = input.productType === VOIDED_PRODUCT_TYPE.subscription ? subscriptionRefund(input, answer) : productRefund(input, answer);
