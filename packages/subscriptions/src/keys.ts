@@ -46,9 +46,14 @@ export async function findByKey(tx: Tx, appId: string, store: Store, key: string
 export async function followReplacement(tx: Tx, appId: string, store: Store, newKey: string, oldKey: string): Promise<Subscription | null> {
   const current = await findByKey(tx, appId, store, newKey);
   if (current) return current;
-  const replaced = await findByKey(tx, appId, store, oldKey);
-  if (!replaced) return null;
-  await lockSubscription(tx, replaced.id);
+  const found = await findByKey(tx, appId, store, oldKey);
+  if (!found) return null;
+  await lockSubscription(tx, found.id);
+  // Read again under its lock: another replacement may have moved it meanwhile. A subscription
+  // follows the replacement of its current key only: `newKey` replacing a key it has moved on from
+  // is a branch it does not follow.
+  const replaced = await tx.subscription.findUniqueOrThrow({ where: { id: found.id } });
+  if (replaced.storeSubscriptionId !== oldKey) return findByKey(tx, appId, store, newKey);
   await tx.subscriptionAlias.create({ data: { appId, store, key: replaced.storeSubscriptionId, subscriptionId: replaced.id } });
   return tx.subscription.update({ where: { id: replaced.id }, data: { storeSubscriptionId: newKey } });
 }

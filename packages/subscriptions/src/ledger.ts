@@ -98,10 +98,7 @@ export class SubscriptionLedger {
             const locked = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
             // A key the subscription has moved on from: what Google says of the replaced purchase
             // (its cancellation or expiry, because of the replacement) is no news of the subscription.
-            if (locked.storeSubscriptionId !== key) {
-              await finish(tx, notification, "ignored", normalized, { environment: normalized.environment, subscriptionKey: key });
-              return [];
-            }
+            if (locked.storeSubscriptionId !== key) return applyToReplacedKey(tx, locked, notification, normalized);
             return applyToSubscription(tx, locked, notification, normalized);
           }
         }
@@ -132,27 +129,56 @@ export class SubscriptionLedger {
         const created = await tx.subscription.create({
           data: { id: newId("subscription"), ...key, appUserId: input.appUserId ?? null },
         });
-        const deliveries: DueDelivery[] = [];
-        let subscription = await applyWaiting(tx, created, input.storeSubscriptionId, deliveries);
-        // A replacement that arrived while the key was untracked (Google's new purchase token, saved
-        // `untracked`): the subscription follows it, as it would have live, and applies its backlog.
-        let current = input.storeSubscriptionId;
+        // Replacements that arrived while the key was untracked (Google's new purchase tokens, saved
+        // `untracked`): the subscription follows them first, as it would have live.
+        const replacedAt = new Map<string, Date>();
+        const chain = [input.storeSubscriptionId];
+        let subscription = created;
         for (let hop = 0; hop < MAX_REPLACEMENT_HOPS; hop++) {
+          const current = chain.at(-1) as string;
           const successor = await tx.notification.findFirst({
             where: { appId: input.appId, store: input.store, state: "untracked", normalized: { path: ["supersedesKey"], equals: current } },
             orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
-            select: { subscriptionKey: true },
+            select: { subscriptionKey: true, storeEventAt: true, receivedAt: true },
           });
           const next = successor?.subscriptionKey;
-          if (!next) break;
+          if (!successor || !next || chain.includes(next)) break;
           // Taken after this key's lock, out of the sorted order: PostgreSQL detects the deadlock this
           // can meet with a notification of `next` at the same moment, and the loser is retried.
           await lockSubscriptionKeys(tx, input.appId, input.store, [next]);
           const followed = await followReplacement(tx, input.appId, input.store, next, current);
           // `next` is tracked as a subscription of its own: the two are not merged.
           if (followed?.id !== subscription.id) break;
-          subscription = await applyWaiting(tx, followed, next, deliveries);
-          current = next;
+          subscription = followed;
+          replacedAt.set(current, successor.storeEventAt ?? successor.receivedAt);
+          chain.push(next);
+        }
+        // Then the saved notifications of every key, in store order, each as it would have been applied
+        // live: a replaced key's news from after its replacement is no news of the subscription.
+        const deliveries: DueDelivery[] = [];
+        const waiting = await tx.notification.findMany({
+          where: { appId: input.appId, store: input.store, subscriptionKey: { in: chain }, state: "untracked" },
+          orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
+        });
+        for (const notification of waiting) {
+          const checked = checkNormalized(notification.normalized, notification.receivedAt);
+          if (!checked.ok) {
+            await tx.notification.update({
+              where: { id: notification.id },
+              data: {
+                state: "failed",
+                lastError: `the stored normalization cannot be applied: ${checked.problem}`,
+                processedAt: new Date(),
+              },
+            });
+            continue;
+          }
+          if (checked.normalized.kind !== "subscription") continue;
+          const replaced = replacedAt.get(notification.subscriptionKey ?? "");
+          const movedOn = replaced !== undefined && (notification.storeEventAt ?? notification.receivedAt) > replaced;
+          const apply = movedOn ? applyToReplacedKey : applyToSubscription;
+          deliveries.push(...(await apply(tx, subscription, notification, checked.normalized)));
+          subscription = await tx.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
         }
         return { subscription, created: true, deliveries };
       },
@@ -165,29 +191,25 @@ export class SubscriptionLedger {
 const MAX_REPLACEMENT_HOPS = 50;
 
 /**
- * Applies, in store order, the notifications saved `untracked` for `key`. A saved normalization that
- * no longer passes the checks (one saved before they existed) marks its notification failed instead.
+ * A notification of a key the subscription has moved on from (Google sends the replaced purchase's
+ * cancellation or expiry because of the replacement): its state and its news of the subscription's
+ * end are not the subscription's. A result without state (a refund of one of the old key's orders)
+ * still has its events recorded; anything else is recorded as ignored.
  */
-async function applyWaiting(tx: Tx, subscription: Subscription, key: string, deliveries: DueDelivery[]): Promise<Subscription> {
-  const waiting = await tx.notification.findMany({
-    where: { appId: subscription.appId, store: subscription.store, subscriptionKey: key, state: "untracked" },
-    orderBy: [{ storeEventAt: "asc" }, { receivedAt: "asc" }],
-  });
-  let current = subscription;
-  for (const notification of waiting) {
-    const checked = checkNormalized(notification.normalized, notification.receivedAt);
-    if (!checked.ok) {
-      await tx.notification.update({
-        where: { id: notification.id },
-        data: { state: "failed", lastError: `the stored normalization cannot be applied: ${checked.problem}`, processedAt: new Date() },
-      });
-      continue;
-    }
-    if (checked.normalized.kind !== "subscription") continue;
-    deliveries.push(...(await applyToSubscription(tx, current, notification, checked.normalized)));
-    current = await tx.subscription.findUniqueOrThrow({ where: { id: current.id } });
+async function applyToReplacedKey(
+  tx: Tx,
+  subscription: Subscription,
+  notification: Notification,
+  normalized: SubscriptionNormalized,
+): Promise<DueDelivery[]> {
+  if (Object.keys(normalized.state).length === 0 && normalized.events.length > 0) {
+    return applyToSubscription(tx, subscription, notification, normalized);
   }
-  return current;
+  await finish(tx, notification, "ignored", normalized, {
+    environment: normalized.environment,
+    subscriptionKey: normalized.subscriptionKey,
+  });
+  return [];
 }
 
 /** See `recordNotification`: the configuration changed while the notification was normalized. */
