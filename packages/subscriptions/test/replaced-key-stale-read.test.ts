@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPrismaClient, type Db } from "@subgate/db";
+import { describe, expect, it } from "vitest";
 import { checkNormalized } from "@subgate/stores";
-import { useTestDatabase, type TestDatabase } from "@subgate/testing";
-import { SubscriptionLedger } from "../src/index.ts";
+import { useLedgerApp } from "./ledger-fixture.ts";
 
 /*
  * A transaction that moves a subscription to a new key while holding only other keys' locks (one
@@ -12,27 +10,12 @@ import { SubscriptionLedger } from "../src/index.ts";
  * The holder below does what followReplacement does, under the same lock.
  */
 describe("a subscription moved while a notification waited for its lock", () => {
-  let database: TestDatabase;
-  let db: Db;
-  let other: Db;
-  let ledger: SubscriptionLedger;
-  beforeAll(async () => {
-    database = await useTestDatabase();
-    db = createPrismaClient({ url: database.url, poolSize: 4 });
-    other = createPrismaClient({ url: database.url, poolSize: 2 });
-    ledger = new SubscriptionLedger(db);
-    await db.app.create({ data: { id: "app_s", name: "s" } });
-  });
-  afterAll(async () => {
-    await db.$disconnect();
-    await other.$disconnect();
-    await database.drop();
-  });
+  const f = useLedgerApp("app_s");
 
   it("does not apply a notification of a key the subscription moved on from while it waited", async () => {
     const t0 = Date.parse("2026-03-01T00:00:00Z");
-    const { subscription } = await ledger.track({ appId: "app_s", store: "play_store", storeSubscriptionId: "tok-2" });
-    await db.notification.create({
+    const { subscription } = await f.ledger.track({ appId: "app_s", store: "play_store", storeSubscriptionId: "tok-2" });
+    await f.db.notification.create({
       data: {
         id: "ntf_s1",
         appId: "app_s",
@@ -63,7 +46,7 @@ describe("a subscription moved while a notification waited for its lock", () => 
     let locked!: () => void;
     const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // T2: holds the subscription's lock and moves it to tok-3 (tok-2 becomes an alias), as followReplacement does.
-    const holder = other.$transaction(
+    const holder = f.other.$transaction(
       async (tx) => {
         const name = `subscription-id:${subscription.id}`;
         await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
@@ -76,14 +59,14 @@ describe("a subscription moved while a notification waited for its lock", () => 
     );
     await isLocked;
     // T1: tok-2's notification; it reads the subscription (still on tok-2), then waits for the lock.
-    const recording = ledger.recordNotification("ntf_s1", checked.normalized);
+    const recording = f.ledger.recordNotification("ntf_s1", checked.normalized);
     await new Promise((resolve) => setTimeout(resolve, 500));
     release();
     await holder;
     await recording;
 
-    const row = await db.notification.findUniqueOrThrow({ where: { id: "ntf_s1" } });
-    const after = await db.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
+    const row = await f.db.notification.findUniqueOrThrow({ where: { id: "ntf_s1" } });
+    const after = await f.db.subscription.findUniqueOrThrow({ where: { id: subscription.id } });
     expect({ state: row.state, key: after.storeSubscriptionId, status: after.status }).toEqual({
       state: "ignored",
       key: "tok-3",
