@@ -20,7 +20,7 @@ describe("Redis losing its data while work is pending", () => {
     await receiver.close();
   });
 
-  it("the sweeper re-enqueues stored notifications and due deliveries, and all of them finish", async () => {
+  it("the sweeper re-enqueues stored notifications and due deliveries, and all of them finish", { timeout: 90_000 }, async () => {
     // Phase 1: only the HTTP server runs; notifications are stored and their jobs wait in Redis.
     const server = await env.start("server");
     const app = await createStripeApp(server);
@@ -48,7 +48,9 @@ describe("Redis losing its data while work is pending", () => {
     await env.flushQueues();
     receiver.defaultStatus = 200;
 
-    await receiver.waitFor((r) => new Set(r.delivered.map((request) => request.headers["webhook-id"])).size === 3, 20_000);
+    // Up to a lease and a sweep: a retry in flight when Redis lost it holds its delivery until its
+    // lease (the 5 s timeout plus 10 s) runs out, then is recorded interrupted and sent again.
+    await receiver.waitFor((r) => new Set(r.delivered.map((request) => request.headers["webhook-id"])).size === 3, 45_000);
     const deliveries = await eventually(async () => {
       const rows = await worker.db.delivery.findMany({ where: { appId: app.appId } });
       return rows.length === 3 && rows.every((row) => row.status === "succeeded") ? rows : undefined;
