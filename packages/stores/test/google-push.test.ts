@@ -164,3 +164,12 @@ describe("googleNotificationType", () => {
     expect(googleNotificationType(push.notification)).toBe("UNKNOWN");
   });
 });
+
+describe("parseGooglePush: ids that name URL paths", () => {
+  it("refuses a purchase token or a sku of dots alone, which would be path segments of the Android Publisher API", () => {
+    const dots = developerNotification("subscription", { notificationType: 4, purchaseToken: ".." });
+    expect(refusal(envelope(base64(dots)))).toMatch(/purchaseToken: must not be dots alone/);
+    const sku = developerNotification("oneTime", { purchaseToken: "tok-2", sku: "." });
+    expect(refusal(envelope(base64(sku)))).toMatch(/sku: must not be dots alone/);
+  });
+});

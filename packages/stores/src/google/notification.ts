@@ -38,8 +38,19 @@ export const ONE_TIME_PRODUCT_NOTIFICATION_TYPES = {
 export const VOIDED_PRODUCT_TYPES = { 1: "PRODUCT_TYPE_SUBSCRIPTION", 2: "PRODUCT_TYPE_ONE_TIME" } as const;
 export const VOIDED_REFUND_TYPES = { 1: "REFUND_TYPE_FULL_REFUND", 2: "REFUND_TYPE_QUANTITY_BASED_PARTIAL_REFUND" } as const;
 
+/**
+ * Ids that go into the Android Publisher API's URL paths. Dots alone (`.`, `..`) would be path
+ * segments there, sending the app's signed call elsewhere on Google's host.
+ */
+const pathId = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((id) => !/^\.+$/.test(id), "must not be dots alone");
+
 /** Google's purchase tokens are long opaque strings; anything past this is not one. */
-const purchaseToken = z.string().min(1).max(4096);
+const purchaseToken = pathId(4096);
 const int = z.number().int();
 
 /** Google's int64 fields arrive as JSON strings (`"1626000000000"`), sometimes as numbers. */
@@ -52,7 +63,7 @@ export const DeveloperNotificationSchema = z
     eventTimeMillis: int64Ms,
     subscriptionNotification: z.object({ version: z.string().max(32).optional(), notificationType: int, purchaseToken }).optional(),
     oneTimeProductNotification: z
-      .object({ version: z.string().max(32).optional(), notificationType: int, purchaseToken, sku: z.string().min(1).max(255) })
+      .object({ version: z.string().max(32).optional(), notificationType: int, purchaseToken, sku: pathId(255) })
       .optional(),
     voidedPurchaseNotification: z
       .object({ purchaseToken, orderId: z.string().min(1).max(255), productType: int, refundType: int })
