@@ -1,8 +1,9 @@
 import { afterAll, beforeAll } from "vitest";
-import { createPrismaClient, type Db } from "@subgate/db";
+import { createPrismaClient, type Db, type Tx } from "@subgate/db";
 import { checkNormalized, type CheckedNormalized, type Normalized } from "@subgate/stores";
 import { useTestDatabase, type TestDatabase } from "@subgate/testing";
 import { SubscriptionLedger } from "../src/index.ts";
+import { lockSubscription } from "../src/keys.ts";
 
 export type SubscriptionFields = Partial<Extract<Normalized, { kind: "subscription" }>> & { type: string };
 
@@ -55,6 +56,27 @@ export function useLedgerApp(appId: string) {
       );
       if (!checked.ok) throw new Error(checked.problem);
       return checked.normalized;
+    },
+
+    /**
+     * Another transaction holds the subscription's own lock (as a ledger transaction would) until
+     * `release()`, then does `then` under it. `held` resolves once the lock is taken; `done` once it commits.
+     */
+    holdSubscriptionLock(subscriptionId: string, then: (tx: Tx) => Promise<unknown> = async () => {}) {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let taken!: () => void;
+      const held = new Promise<void>((resolve) => (taken = resolve));
+      const done = fixture.other.$transaction(
+        async (tx) => {
+          await lockSubscription(tx, subscriptionId);
+          taken();
+          await released;
+          await then(tx);
+        },
+        { timeout: 20_000 },
+      );
+      return { held, release, done };
     },
 
     /** Stores a pending notification and records `fields` for it, as the worker would. */

@@ -41,28 +41,17 @@ describe("a subscription moved while a notification waited for its lock", () => 
     );
     if (!checked.ok) throw new Error(checked.problem);
 
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // T2: holds the subscription's lock and moves it to tok-3 (tok-2 becomes an alias), as followReplacement does.
-    const holder = f.other.$transaction(
-      async (tx) => {
-        const name = `subscription-id:${subscription.id}`;
-        await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
-        locked();
-        await released;
-        await tx.subscriptionAlias.create({ data: { appId: "app_s", store: "play_store", key: "tok-2", subscriptionId: subscription.id } });
-        await tx.subscription.update({ where: { id: subscription.id }, data: { storeSubscriptionId: "tok-3" } });
-      },
-      { timeout: 20_000 },
-    );
-    await isLocked;
+    const holder = f.holdSubscriptionLock(subscription.id, async (tx) => {
+      await tx.subscriptionAlias.create({ data: { appId: "app_s", store: "play_store", key: "tok-2", subscriptionId: subscription.id } });
+      await tx.subscription.update({ where: { id: subscription.id }, data: { storeSubscriptionId: "tok-3" } });
+    });
+    await holder.held;
     // T1: tok-2's notification; it reads the subscription (still on tok-2), then waits for the lock.
     const recording = f.ledger.recordNotification("ntf_s1", checked.normalized);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    release();
-    await holder;
+    holder.release();
+    await holder.done;
     await recording;
 
     const row = await f.db.notification.findUniqueOrThrow({ where: { id: "ntf_s1" } });

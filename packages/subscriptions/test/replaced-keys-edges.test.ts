@@ -97,20 +97,8 @@ describe("replaced keys at their edges", () => {
     expect((await f.db.subscription.findUniqueOrThrow({ where: { id: subscription.id } })).storeSubscriptionId).toBe("branch-b");
 
     // Hold the subscription's lock so that both notifications below find it (on branch-b) and then wait for it.
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const holder = f.other.$transaction(
-      async (tx) => {
-        const name = `subscription-id:${subscription.id}`;
-        await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(hashtextextended(${name}, 0))`;
-        locked();
-        await released;
-      },
-      { timeout: 20_000 },
-    );
-    await isLocked;
+    const holder = f.holdSubscriptionLock(subscription.id);
+    await holder.held;
     // C replaces branch-b (the key: locks branch-b, branch-c); D names branch-a (the alias: locks branch-a, branch-d).
     const c = await f.storePending("branch-c", t0 + 1_000);
     const d = await f.storePending("branch-d", t0 + 1_000);
@@ -119,8 +107,8 @@ describe("replaced keys at their edges", () => {
       f.ledger.recordNotification(d, f.result("branch-d", t0 + 1_000, { type: "PRODUCT_CHANGE", supersedesKey: "branch-a" })),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    release();
-    await holder;
+    holder.release();
+    await holder.done;
     const settled = await results;
     const failures = settled.flatMap((result) =>
       result.status === "rejected"
