@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { closeLocally, type LocalAnswer, listenLocally, writeAnswer } from "../local-http.ts";
 import { checkJwt, type FakeAppStoreApiKey, readJwt } from "./fake-app-store-auth.ts";
 import { type AppleJwsSigner, signAppleJws } from "./jws.ts";
 
@@ -44,12 +44,7 @@ export interface FakeAppStoreRequest {
   claims: Record<string, unknown> | null;
 }
 
-export interface FakeAnswer {
-  status: number;
-  /** A string is sent as it is; anything else as JSON; absent: no body. */
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type FakeAnswer = LocalAnswer;
 
 interface TestNotification {
   bundleId: string;
@@ -95,14 +90,7 @@ export class FakeAppStoreServerApi {
   }
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(String(error)));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server?.once("error", reject);
-      this.server?.listen(this.options.port ?? 0, "127.0.0.1", resolve);
-    });
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await listenLocally((req, res) => this.handle(req, res), this.options.port));
     return this;
   }
 
@@ -130,11 +118,7 @@ export class FakeAppStoreServerApi {
     this.server = null;
     this.closing.abort();
     await Promise.allSettled(this.sending);
-    if (server === null) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server !== null) await closeLocally(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -163,9 +147,7 @@ export class FakeAppStoreServerApi {
     let afterwards: (() => void) | undefined;
     let answer = this.faults.shift();
     if (answer === undefined) ({ answer, afterwards } = this.route(method, url, body, verdict.key));
-    const text = answer.body === undefined ? "" : typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
-    const type = answer.body === undefined ? {} : { "content-type": typeof answer.body === "string" ? "text/plain" : "application/json" };
-    res.writeHead(answer.status, { ...type, ...answer.headers }).end(text, afterwards);
+    writeAnswer(res, answer, "application/json", afterwards);
   }
 
   private route(method: string, url: URL, body: unknown, key: FakeAppStoreApiKey): { answer: FakeAnswer; afterwards?: () => void } {

@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { closeLocally, type LocalAnswer, listenLocally, writeAnswer } from "../local-http.ts";
 import { readJwt } from "../apple/fake-app-store-auth.ts";
 import { checkPlayJwt, type FakePlayAccount } from "./fake-play-auth.ts";
 import type { ProductPurchase, SubscriptionPurchaseV2 } from "./play-purchases.ts";
@@ -32,12 +32,7 @@ export interface FakePlayRequest {
   claims: Record<string, unknown> | null;
 }
 
-export interface FakePlayAnswer {
-  status: number;
-  /** A string is sent as it is; anything else as JSON; absent: no body. */
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+export type FakePlayAnswer = LocalAnswer;
 
 /** Google's JSON error body: `{error: {code, message, status, errors: [{message, domain, reason}]}}`. */
 export function googleErrorBody(code: number, status: string, message: string, reason: string, domain = "global"): unknown {
@@ -92,14 +87,7 @@ export class FakePlayApi {
   constructor(private readonly options: FakePlayApiOptions) {}
 
   async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => res.writeHead(500, { "content-type": "text/plain" }).end(String(error)));
-    });
-    await new Promise<void>((resolve, reject) => {
-      this.server?.once("error", reject);
-      this.server?.listen(this.options.port ?? 0, "127.0.0.1", resolve);
-    });
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    ({ server: this.server, url: this.url } = await listenLocally((req, res) => this.handle(req, res), this.options.port));
     return this;
   }
 
@@ -122,11 +110,7 @@ export class FakePlayApi {
   async close(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server === null) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    if (server !== null) await closeLocally(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -141,12 +125,7 @@ export class FakePlayApi {
     if (verdict.account === undefined) this.rejections.push(verdict.reason);
     const answer =
       verdict.account === undefined ? UNAUTHENTICATED : (this.faults.shift() ?? this.route(method, url.pathname, verdict.account));
-    const text = answer.body === undefined ? "" : typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
-    const type =
-      answer.body === undefined
-        ? {}
-        : { "content-type": typeof answer.body === "string" ? "text/plain" : "application/json; charset=UTF-8" };
-    res.writeHead(answer.status, { ...type, ...answer.headers }).end(text);
+    writeAnswer(res, answer, "application/json; charset=UTF-8");
   }
 
   private route(method: string, path: string, account: FakePlayAccount): FakePlayAnswer {
