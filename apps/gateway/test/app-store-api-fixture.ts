@@ -1,9 +1,12 @@
 import "reflect-metadata";
 import { afterAll, expect } from "vitest";
 import {
+  type AppleJwsSigner,
   type AppStoreApiTestKey,
   createAppleTestChain,
   createAppStoreApiKey,
+  type FakeHistoryEntry,
+  signAppleNotification,
   startFakeAppStoreServerApi,
   TEST_BUNDLE_ID,
 } from "@subgate/testing/apple";
@@ -45,4 +48,31 @@ export async function createAppWithAppStoreKey(gateway: GatewayUrl, apiKey: AppS
     api: apiClient(gateway.url as string, created.body.api_key as string),
     appleUrl: created.body.ingress.apple.url as string,
   };
+}
+
+/**
+ * `count` DID_RENEW notifications as Apple's history holds them, one for each of `count` distinct
+ * transactions (`<idPrefix><n>`), the i-th sent at `sentAt(i)`.
+ */
+export function renewalHistory(chain: AppleJwsSigner, count: number, sentAt: (i: number) => number, idPrefix: string): FakeHistoryEntry[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sentAt: sentAt(i),
+    signedPayload: signAppleNotification(chain, {
+      notificationType: "DID_RENEW",
+      environment: "Sandbox",
+      signedDate: sentAt(i),
+      transaction: { originalTransactionId: `${idPrefix}${String(i).padStart(5, "0")}` },
+    }).signedPayload,
+  }));
+}
+
+/** Starts a sandbox replay of [start, end) through the API; returns the 202 answer's replay. */
+export async function startReplay(app: { appId: string; api: ReturnType<typeof apiClient> }, start: number, end: number) {
+  const started = await app.api.post(`/v1/apps/${app.appId}/apple/history-replays`, {
+    environment: "sandbox",
+    start: new Date(start).toISOString(),
+    end: new Date(end).toISOString(),
+  });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  return started.body;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { eventually } from "@subgate/testing";
 import { signAppleNotification, TEST_BUNDLE_ID } from "@subgate/testing/apple";
-import { createAppWithAppStoreKey, useAppStoreApiFixture } from "./app-store-api-fixture.ts";
+import { createAppWithAppStoreKey, startReplay, useAppStoreApiFixture } from "./app-store-api-fixture.ts";
 import { ADMIN_TOKEN, apiClient, postToIngress, useGatewayWithReceiver } from "./harness.ts";
 
 /*
@@ -34,16 +34,11 @@ function renewal(originalTransactionId: string, sentAt: number, bundleId = TEST_
 }
 
 async function replayUntilSettled(app: Awaited<ReturnType<typeof createApp>>, range: { start: number; end: number }) {
-  const started = await app.api.post(`/v1/apps/${app.appId}/apple/history-replays`, {
-    environment: "sandbox",
-    start: new Date(range.start).toISOString(),
-    end: new Date(range.end).toISOString(),
-  });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  expect(started.body).toMatchObject({ id: expect.stringMatching(/^rpl_/), status: "running", fetched: 0 });
+  const started = await startReplay(app, range.start, range.end);
+  expect(started).toMatchObject({ id: expect.stringMatching(/^rpl_/), status: "running", fetched: 0 });
   return eventually(
     async () => {
-      const replay = await app.api.get(`/v1/apps/${app.appId}/apple/history-replays/${started.body.id}`);
+      const replay = await app.api.get(`/v1/apps/${app.appId}/apple/history-replays/${started.id}`);
       expect(replay.status).toBe(200);
       return replay.body.status === "running" ? undefined : replay.body;
     },

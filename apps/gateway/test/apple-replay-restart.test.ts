@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createPrismaClient } from "@subgate/db";
+import { createPrismaClient, type Db } from "@subgate/db";
 import { eventually } from "@subgate/testing";
-import { pemOf, signAppleNotification } from "@subgate/testing/apple";
-import { createAppWithAppStoreKey, useAppStoreApiFixture } from "./app-store-api-fixture.ts";
+import { pemOf } from "@subgate/testing/apple";
+import { createAppWithAppStoreKey, renewalHistory, startReplay, useAppStoreApiFixture } from "./app-store-api-fixture.ts";
 import { GatewayProcess } from "./gateway-process.ts";
 import { ADMIN_TOKEN, createTestEnvironment } from "./harness.ts";
 
@@ -57,6 +57,18 @@ async function startHoldingProxy(target: string) {
   };
 }
 
+/** The replay's row once it is no longer running. */
+function finished(db: Db, id: string, timeoutMs: number) {
+  return eventually(
+    async () => {
+      const replay = await db.historyReplay.findUniqueOrThrow({ where: { id } });
+      return replay.status === "running" ? undefined : replay;
+    },
+    timeoutMs,
+    `replay ${id} finished`,
+  );
+}
+
 describe("Apple history replay across a worker crash", () => {
   const cleanups: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
@@ -91,24 +103,8 @@ describe("Apple history replay across a worker crash", () => {
     const end = Date.now() - 60_000;
     const start = end - HOUR_MS;
     const sentAt = (i: number) => start + (i + 1) * 60_000;
-    sandbox.addHistory(
-      Array.from({ length: 45 }, (_, i) => ({
-        sentAt: sentAt(i),
-        signedPayload: signAppleNotification(chain, {
-          notificationType: "DID_RENEW",
-          environment: "Sandbox",
-          signedDate: sentAt(i),
-          transaction: { originalTransactionId: `20000000003${String(i).padStart(5, "0")}` },
-        }).signedPayload,
-      })),
-    );
-    const started = await app.api.post(`/v1/apps/${app.appId}/apple/history-replays`, {
-      environment: "sandbox",
-      start: new Date(start).toISOString(),
-      end: new Date(end).toISOString(),
-    });
-    expect(started.status, JSON.stringify(started.body)).toBe(202);
-    const replayId = started.body.id as string;
+    sandbox.addHistory(renewalHistory(chain, 45, sentAt, "20000000003"));
+    const replayId = (await startReplay(app, start, end)).id as string;
 
     // The first page is committed; the worker waits for the second when it is killed.
     await proxy.firstHeld;
@@ -120,14 +116,7 @@ describe("Apple history replay across a worker crash", () => {
     proxy.release();
 
     await env.start("all");
-    const done = await eventually(
-      async () => {
-        const replay = await db.historyReplay.findUniqueOrThrow({ where: { id: replayId } });
-        return replay.status === "running" ? undefined : replay;
-      },
-      60_000,
-      "the replay finished by the next worker",
-    );
+    const done = await finished(db, replayId, 60_000);
     expect(done).toMatchObject({ status: "done", pages: 3, fetched: 45, stored: 45, duplicates: 0, rejected: 0 });
     expect(await db.notification.count({ where: { appId: app.appId, replayId } })).toBe(45);
     // Resumed, not restarted: the first page (no pagination token) was fetched once in all.
@@ -146,34 +135,12 @@ describe("Apple history replay across a worker crash", () => {
     // A range of its own: the fake's history also holds the other test's notifications.
     const end = Date.now() - 3 * HOUR_MS;
     const start = end - HOUR_MS;
-    sandbox.addHistory(
-      Array.from({ length: 3 }, (_, i) => ({
-        sentAt: start + (i + 1) * 1_000,
-        signedPayload: signAppleNotification(chain, {
-          notificationType: "DID_RENEW",
-          environment: "Sandbox",
-          signedDate: start + (i + 1) * 1_000,
-          transaction: { originalTransactionId: `20000000004${String(i).padStart(5, "0")}` },
-        }).signedPayload,
-      })),
-    );
-    const started = await app.api.post(`/v1/apps/${app.appId}/apple/history-replays`, {
-      environment: "sandbox",
-      start: new Date(start).toISOString(),
-      end: new Date(end).toISOString(),
-    });
-    expect(started.status).toBe(202);
-    await db.historyReplay.update({ where: { id: started.body.id }, data: { paginationToken: "a-token-apple-forgot", pages: 1 } });
+    sandbox.addHistory(renewalHistory(chain, 3, (i) => start + (i + 1) * 1_000, "20000000004"));
+    const started = await startReplay(app, start, end);
+    await db.historyReplay.update({ where: { id: started.id }, data: { paginationToken: "a-token-apple-forgot", pages: 1 } });
 
     await env.start("worker");
-    const done = await eventually(
-      async () => {
-        const replay = await db.historyReplay.findUniqueOrThrow({ where: { id: started.body.id } });
-        return replay.status === "running" ? undefined : replay;
-      },
-      30_000,
-      "the replay finished",
-    );
+    const done = await finished(db, started.id, 30_000);
     expect(done).toMatchObject({ status: "done", fetched: 3, stored: 3, duplicates: 0, error: null });
     const asked = sandbox.requests
       .filter((request) => request.body && (request.body as any).startDate === start)
