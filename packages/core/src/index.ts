@@ -4,5 +4,6 @@ export * from "./first-issue.ts";
 export * from "./ids.ts";
 export * from "./logger.ts";
 export * from "./request-context.ts";
+export * from "./retry-after.ts";
 export * from "./secrets.ts";
 export * from "./storable.ts";

@@ -12,7 +12,8 @@ export {
   DEFAULT_TIMEOUT_MS,
   DEFAULT_USER_AGENT,
   WebhookSender,
-  parseRetryAfter,
 } from "./send.ts";
+// Where the webhook sender's reading of Retry-After has always been found; it lives in @subgate/core.
+export { parseRetryAfter } from "@subgate/core";
 export type { AttemptResult, SendWebhookInput, WebhookSenderOptions } from "./send.ts";
 export { DEFAULT_RETRY_SCHEDULE_MS, nextRetryDelayMs, parseRetrySchedule } from "./retry.ts";

@@ -2,6 +2,7 @@
 // about retries, so send() reports failures as data and never throws for network or HTTP problems.
 
 import { performance } from "node:perf_hooks";
+import { parseRetryAfter } from "@subgate/core";
 import { Agent } from "undici";
 import type { Dispatcher } from "undici";
 import { FORBIDDEN_TARGET_CODE, createGuardedConnector } from "./guarded-connector.ts";
@@ -192,21 +193,6 @@ async function readTruncated(body: Dispatcher.ResponseData["body"], limit: numbe
   const text = new TextDecoder("utf-8").decode(Buffer.concat(chunks, size), { stream: truncated });
   // PostgreSQL text columns refuse U+0000; the attempt log must always be storable.
   return text.replaceAll("\u0000", "\uFFFD");
-}
-
-/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3) → ms from now; null if unusable. */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | null {
-  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (raw === undefined || raw === "") return null;
-  if (/^\d+$/.test(raw)) {
-    const ms = Number(raw) * 1000;
-    return Number.isSafeInteger(ms) ? ms : null;
-  }
-  // Every HTTP-date form names a month; without this, Date.parse would read "-5" as a year.
-  if (!/[a-z]/i.test(raw)) return null;
-  const date = Date.parse(raw);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - now);
 }
 
 const TIMEOUT_CODES = new Set(["UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);

@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import { z } from "zod";
-import { AppStoreApiError, errorOfNoAnswer, errorOfResponse, errorOfUnreadableAnswer, retryAfterMsOf } from "./errors.ts";
+import { parseRetryAfter } from "@subgate/core";
+import { AppStoreApiError, errorOfNoAnswer, errorOfResponse, errorOfUnreadableAnswer } from "./errors.ts";
 import { type AppStoreApiCredentials, AppStoreApiTokens } from "./token.ts";
 
 /** Apple's documented sendAttemptResult values; any other string is kept as it came (Apple adds values). */
@@ -197,7 +198,7 @@ export class AppStoreServerApiClient {
       throw errorOfNoAnswer(error, this.timeoutMs);
     }
     if (!response.ok) {
-      const retryAfterMs = retryAfterMsOf(response.headers.get("retry-after"), this.now());
+      const retryAfterMs = parseRetryAfter(response.headers.get("retry-after") ?? undefined, this.now());
       throw errorOfResponse(response.status, text, retryAfterMs, this.bundleId);
     }
     let json: unknown;

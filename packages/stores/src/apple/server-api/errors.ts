@@ -56,15 +56,6 @@ export function appleErrorOf(body: string): { errorCode: number | null; errorMes
   return parsed.success ? parsed.data : { errorCode: null, errorMessage: null };
 }
 
-/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP date; null when absent or unreadable. */
-export function retryAfterMsOf(header: string | null, now: number): number | null {
-  if (header === null) return null;
-  const text = header.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
 /** What an HTTP error answer means, with a message that says what to do about it. */
 export function errorOfResponse(status: number, body: string, retryAfterMs: number | null, bundleId: string): AppStoreApiError {
   const apple = appleErrorOf(body);

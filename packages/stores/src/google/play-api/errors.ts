@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { retryAfterMsOf } from "../../apple/server-api/errors.ts";
+import { parseRetryAfter } from "@subgate/core";
 
 /**
  * Why a call to the Android Publisher API failed, as a caller acts on it:
@@ -91,7 +91,7 @@ export function errorOfResponse(status: number, body: unknown, retryAfter: strin
     return new PlayApiError({
       kind: "unavailable",
       ...fields,
-      retryAfterMs: retryAfterMsOf(retryAfter, Date.now()),
+      retryAfterMs: parseRetryAfter(retryAfter ?? undefined),
       message: `the Android Publisher API quota is used up for now (HTTP ${status}, ${google.reason}); subgate tries again later${says}`,
     });
   }
@@ -125,7 +125,7 @@ export function errorOfResponse(status: number, body: unknown, retryAfter: strin
     });
   }
   if (status === 429) {
-    const retryAfterMs = retryAfterMsOf(retryAfter, Date.now());
+    const retryAfterMs = parseRetryAfter(retryAfter ?? undefined);
     const when = retryAfterMs === null ? "retry later" : `retry after ${Math.ceil(retryAfterMs / 1000)} s`;
     return new PlayApiError({
       kind: "unavailable",
