@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import type { SecretBox } from "@subgate/core";
 import type { Db } from "@subgate/db";
 import type { Environment } from "@subgate/schema";
+import { ClientCache } from "../client-cache.ts";
 import { readStoreConfig } from "../registry.ts";
 import { AppleConfigSchema } from "./module.ts";
 import { AppStoreServerApiClient, type AppStoreServerApiClientOptions } from "./server-api/index.ts";
@@ -24,16 +24,13 @@ export class AppStoreApiNotConfiguredError extends Error {
   override readonly name = "AppStoreApiNotConfiguredError";
 }
 
-/** Clients kept for reuse; each holds its signed token until shortly before it expires. */
-const MAX_CLIENTS = 256;
-
 /**
  * The App Store Server API clients of every app, one per key and environment. A client is kept as
  * long as the app's key and the base URL are unchanged, so its JWT is reused across calls (Apple
  * rate-limits per key; signing one per call is needless work).
  */
 export class AppStoreApis {
-  readonly #clients = new Map<string, AppStoreServerApiClient>();
+  readonly #clients = new ClientCache<AppStoreServerApiClient>();
 
   constructor(private readonly settings: AppStoreApiSettings) {}
 
@@ -50,21 +47,15 @@ export class AppStoreApis {
     }
     const baseUrl = environment === "production" ? this.settings.productionBaseUrl : this.settings.sandboxBaseUrl;
     const credentials = { issuerId: config.issuer_id, keyId: config.key_id, privateKey: config.private_key, bundleId: config.bundle_id };
-    const key = createHash("sha256")
-      .update(JSON.stringify([baseUrl, credentials]))
-      .digest("base64url");
-    let client = this.#clients.get(key);
-    if (!client) {
-      client = new AppStoreServerApiClient({
-        baseUrl,
-        credentials,
-        ...(this.settings.timeoutMs ? { timeoutMs: this.settings.timeoutMs } : {}),
-        ...(this.settings.retry ? { retry: this.settings.retry } : {}),
-      });
-      // Oldest first out: a Map iterates in insertion order.
-      if (this.#clients.size >= MAX_CLIENTS) this.#clients.delete(this.#clients.keys().next().value as string);
-      this.#clients.set(key, client);
-    }
-    return client;
+    return this.#clients.get(
+      [baseUrl, credentials],
+      () =>
+        new AppStoreServerApiClient({
+          baseUrl,
+          credentials,
+          ...(this.settings.timeoutMs ? { timeoutMs: this.settings.timeoutMs } : {}),
+          ...(this.settings.retry ? { retry: this.settings.retry } : {}),
+        }),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { ClientCache } from "../client-cache.ts";
 import { type StoreAdapter, type StoredNotification, type Normalized, RetryableNormalizationError } from "../adapter.ts";
 import { GOOGLE_DEFAULTS, type GoogleAdapterOptions, type GoogleConfig, type ServiceAccountKey } from "./config.ts";
 import { mapOneTimeProductNotification, mapSubscriptionNotification, mapTestNotification, mapVoidedPurchase } from "./mapping.ts";
@@ -6,9 +6,6 @@ import { GoogleJwks } from "./oidc/jwks.ts";
 import { PlayApiError, PlayDeveloperApi } from "./play-api/index.ts";
 import { parseGooglePush } from "./push.ts";
 import { verifyGooglePush } from "./verify.ts";
-
-/** Clients kept for reuse, one per service account key; each caches its signed JWT. */
-const MAX_CLIENTS = 256;
 
 /**
  * The Google Play adapter. A push is verified (OIDC token, body, package name) at the ingress; the
@@ -18,19 +15,9 @@ const MAX_CLIENTS = 256;
 export function createGoogleAdapter(options: GoogleAdapterOptions = {}): StoreAdapter<GoogleConfig> {
   const jwks = new GoogleJwks({ url: options.oidcCertsUrl ?? GOOGLE_DEFAULTS.oidcCertsUrl });
   const baseUrl = options.playApiBaseUrl ?? GOOGLE_DEFAULTS.playApiBaseUrl;
-  const clients = new Map<string, PlayDeveloperApi>();
-  const clientFor = (key: ServiceAccountKey): PlayDeveloperApi => {
-    const id = createHash("sha256")
-      .update(JSON.stringify([key.client_email, key.private_key]))
-      .digest("base64url");
-    let client = clients.get(id);
-    if (!client) {
-      client = new PlayDeveloperApi({ baseUrl, serviceAccountKey: key });
-      if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value as string);
-      clients.set(id, client);
-    }
-    return client;
-  };
+  const clients = new ClientCache<PlayDeveloperApi>();
+  const clientFor = (key: ServiceAccountKey): PlayDeveloperApi =>
+    clients.get([key.client_email, key.private_key], () => new PlayDeveloperApi({ baseUrl, serviceAccountKey: key }));
 
   return {
     store: "play_store",
