@@ -34,7 +34,7 @@ export interface HistoryReplayDeps {
   producer: JobProducer;
   logger: Logger;
   /** Delays before trying again while the store's API is away (the notifications' schedule). */
-  retryScheduleMs: readonly number[];
+  notificationRetryScheduleMs: readonly number[];
   /** Aborted when the worker stops: the replay lets go between pages and resumes on the next start. */
   signal?: AbortSignal;
   leaseMs?: number;
@@ -201,7 +201,7 @@ async function handleFailure(deps: HistoryReplayDeps, replay: HistoryReplay, err
     return;
   }
   // Apple's Retry-After when it gave one, else the schedule; the row says when, for the sweeper.
-  const scheduled = notificationRetryDelayMs(attempts, deps.retryScheduleMs);
+  const scheduled = notificationRetryDelayMs(attempts, deps.notificationRetryScheduleMs);
   const delayMs = error instanceof AppStoreApiError && error.retryAfterMs !== null ? Math.max(error.retryAfterMs, 1_000) : scheduled;
   const transient = error instanceof AppStoreApiError || isUnavailableError(error) || error instanceof VerificationError;
   await release(deps.db, replay, { error: reason, attempts, nextAttemptAt: new Date(Date.now() + delayMs) }).catch(

@@ -96,7 +96,7 @@ export async function startWorkers(options: WorkerOptions): Promise<RunningWorke
     replayJob.queue,
     async (job: Job) => {
       const { replayId } = parseJobPayload("history.replay", job.data);
-      await runHistoryReplay({ ...options, retryScheduleMs: notificationRetryScheduleMs, signal: stopping.signal }, replayId);
+      await runHistoryReplay({ ...options, notificationRetryScheduleMs, signal: stopping.signal }, replayId);
     },
     {
       connection: connection(),
